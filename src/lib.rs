@@ -1,0 +1,12 @@
+//! rulecheck: sanctions and export-control rules as code, with explained verdicts.
+//!
+//! The pipeline, one module per stage: source text → [`parser`] (pest) → [`ast`] →
+//! [`check`] (names, types, facts) → [`compile`] (resolved, indexed rule set) →
+//! [`eval`] (three-valued, with evidence) → [`verdict`] → [`render`] (text, JSON).
+#![forbid(unsafe_code)]
+
+pub mod ast;
+pub mod diagnostics;
+pub mod parser;
+pub mod source;
+pub mod types;

@@ -1,0 +1,143 @@
+//! Source files and spans: every diagnostic points back into the file at fault.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{NamedSource, SourceSpan};
+
+/// Index of a file in a [`SourceMap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct FileId(pub u32);
+
+/// A byte range in one source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    /// The file the range lies in.
+    pub file: FileId,
+    /// Byte offset of the first byte.
+    pub start: u32,
+    /// Byte offset one past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    /// A span over `start..end` of `file`.
+    #[must_use]
+    pub fn new(file: FileId, start: usize, end: usize) -> Self {
+        Span {
+            file,
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            end: u32::try_from(end).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The smallest span covering both.
+    #[must_use]
+    pub fn to(self, other: Span) -> Span {
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+}
+
+impl From<Span> for SourceSpan {
+    fn from(s: Span) -> Self {
+        SourceSpan::new((s.start as usize).into(), (s.end - s.start) as usize)
+    }
+}
+
+/// One loaded text file.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as the user gave it (or as bundled), shown in diagnostics.
+    pub name: String,
+    /// The whole text.
+    pub text: Arc<str>,
+}
+
+impl SourceFile {
+    /// The file as a miette source, for attaching to a diagnostic.
+    #[must_use]
+    pub fn named_source(&self) -> NamedSource<Arc<str>> {
+        NamedSource::new(self.name.clone(), Arc::clone(&self.text)).with_language("rulecheck")
+    }
+
+    /// 1-based line and column of a byte offset.
+    #[must_use]
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let upto = &self.text[..offset.min(self.text.len())];
+        let line = upto.matches('\n').count() + 1;
+        let col = upto.rfind('\n').map_or(upto.len(), |i| upto.len() - i - 1) + 1;
+        (line, col)
+    }
+}
+
+/// All files of a rule set, so that spans can be turned back into snippets.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    /// Adds a file and returns its id.
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> FileId {
+        let id = FileId(u32::try_from(self.files.len()).expect("fewer than 4 billion rule files"));
+        self.files.push(SourceFile {
+            name: name.into(),
+            text: text.into(),
+        });
+        id
+    }
+
+    /// The file behind an id.
+    #[must_use]
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    /// Every file, in the order added.
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(u32::try_from(i).unwrap_or(u32::MAX)), f))
+    }
+
+    /// The source text a span covers.
+    #[must_use]
+    pub fn text(&self, span: Span) -> &str {
+        let f = self.file(span.file);
+        f.text.get(span.start as usize..span.end as usize).unwrap_or("")
+    }
+
+    /// `file:line:col` of a span's start, for one-line locations.
+    #[must_use]
+    pub fn location(&self, span: Span) -> Location {
+        let f = self.file(span.file);
+        let (line, column) = f.line_col(span.start as usize);
+        Location {
+            file: f.name.clone(),
+            line,
+            column,
+        }
+    }
+}
+
+/// A human-readable position: file, line and column (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// File name as shown to the user.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}

@@ -1,0 +1,316 @@
+//! The value types that facts and rules share: verdicts, country codes, HS codes, ECCNs.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A calendar date (no time of day, no zone): the law counts in days.
+pub type Date = chrono::NaiveDate;
+
+/// How severe a finding or a shipment's result is; ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Nothing applied and nothing was missing.
+    Clear,
+    /// A person must look at it before the goods move.
+    Review,
+    /// The export needs an authorisation.
+    LicenseRequired,
+    /// The export is banned.
+    Prohibited,
+}
+
+impl Verdict {
+    /// The keyword used in rule files and JSON output.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Clear => "clear",
+            Verdict::Review => "review",
+            Verdict::LicenseRequired => "license_required",
+            Verdict::Prohibited => "prohibited",
+        }
+    }
+
+    /// The documented process exit status for this verdict.
+    #[must_use]
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Clear => 0,
+            Verdict::Review => 1,
+            Verdict::LicenseRequired => 2,
+            Verdict::Prohibited => 3,
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Verdict {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "clear" => Ok(Verdict::Clear),
+            "review" => Ok(Verdict::Review),
+            "license_required" => Ok(Verdict::LicenseRequired),
+            "prohibited" => Ok(Verdict::Prohibited),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Officially assigned ISO 3166-1 alpha-2 codes, plus `XK` (Kosovo), which customs use.
+const ISO_3166_ALPHA2: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ \
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR \
+GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP \
+KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT \
+MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW \
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG \
+UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
+
+/// An ISO 3166-1 alpha-2 country code, upper case.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CountryCode([u8; 2]);
+
+impl CountryCode {
+    /// Parses an upper-case ISO 3166-1 alpha-2 code; anything else is an error message.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let b = s.as_bytes();
+        if b.len() != 2 || !b.iter().all(u8::is_ascii_alphabetic) {
+            return Err(format!(
+                "`{s}` is not a country code: expected two letters (ISO 3166-1 alpha-2, e.g. `DE`)"
+            ));
+        }
+        if !b.iter().all(u8::is_ascii_uppercase) {
+            return Err(format!(
+                "`{s}` is not a country code: codes are upper case (`{}`)",
+                s.to_ascii_uppercase()
+            ));
+        }
+        if !ISO_3166_ALPHA2.split(' ').any(|c| c == s) {
+            return Err(format!(
+                "`{s}` is not an assigned ISO 3166-1 alpha-2 country code"
+            ));
+        }
+        Ok(CountryCode([b[0], b[1]]))
+    }
+
+    /// The two letters.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("country codes are validated ASCII")
+    }
+}
+
+impl fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for CountryCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CountryCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        CountryCode::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A Harmonized System code, 4 to 10 digits, kept as digits only so that
+/// `8542.31`, `854231` and `8542 31` are the same code.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HsCode(Box<str>);
+
+impl HsCode {
+    /// Parses a code written with or without dots and spaces.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let digits: String = s.chars().filter(|c| *c != '.' && *c != ' ').collect();
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "`{s}` is not an HS code: only digits, dots and spaces are allowed (e.g. `8542.31`)"
+            ));
+        }
+        if !(4..=10).contains(&digits.len()) {
+            return Err(format!(
+                "`{s}` is not an HS code: it has {} digits, an HS code has 4 to 10",
+                digits.len()
+            ));
+        }
+        Ok(HsCode(digits.into_boxed_str()))
+    }
+
+    /// The code as digits only.
+    #[must_use]
+    pub fn digits(&self) -> &str {
+        &self.0
+    }
+
+    /// True when `self` (a list entry) covers `code` in the HS hierarchy.
+    #[must_use]
+    pub fn covers(&self, code: &HsCode) -> bool {
+        code.0.starts_with(&*self.0)
+    }
+}
+
+impl fmt::Display for HsCode {
+    /// Dotted form: heading, then two-digit groups (`8542.31.90`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.0;
+        f.write_str(&d[..4])?;
+        let mut rest = &d[4..];
+        while !rest.is_empty() {
+            let n = rest.len().min(2);
+            write!(f, ".{}", &rest[..n])?;
+            rest = &rest[n..];
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for HsCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for HsCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for HsCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // An unquoted YAML number such as 8542.31 arrives as a float; insist on a string
+        // so that trailing zeros (8542.10) are never lost.
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = HsCode;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an HS code as a quoted string, e.g. \"8542.31\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HsCode, E> {
+                HsCode::parse(v).map_err(E::custom)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<HsCode, E> {
+                HsCode::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<HsCode, E> {
+                Err(E::custom(format!(
+                    "HS code {v} is written as a number, which loses trailing zeros: quote it, e.g. \"{v}\""
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A US Export Control Classification Number (`3A991`, `5A002.a.1`) or `EAR99`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Eccn(Box<str>);
+
+impl Eccn {
+    /// Parses an ECCN: digit, category letter A-E, three digits, optional paragraph; or EAR99.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s == "EAR99" {
+            return Ok(Eccn(s.into()));
+        }
+        let b = s.as_bytes();
+        let ok = b.len() >= 5
+            && b[0].is_ascii_digit()
+            && (b'A'..=b'E').contains(&b[1])
+            && b[2..5].iter().all(u8::is_ascii_digit)
+            && b[5..]
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'.');
+        if ok {
+            Ok(Eccn(s.into()))
+        } else {
+            Err(format!(
+                "`{s}` is not an ECCN: expected a digit, a category letter A-E and three digits (e.g. `3A991`), or `EAR99`"
+            ))
+        }
+    }
+
+    /// The code as written.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Eccn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Eccn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Eccn {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Eccn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Eccn::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hs_codes_normalise_and_match_hierarchically() {
+        let entry = HsCode::parse("8542").unwrap();
+        let code = HsCode::parse("8542.31.90").unwrap();
+        assert_eq!(code.digits(), "85423190");
+        assert_eq!(code.to_string(), "8542.31.90");
+        assert!(entry.covers(&code));
+        assert!(!code.covers(&entry));
+        assert!(HsCode::parse("85A2").is_err());
+        assert!(HsCode::parse("854").is_err());
+    }
+
+    #[test]
+    fn country_codes_are_iso_alpha2_upper_case() {
+        assert!(CountryCode::parse("KG").is_ok());
+        assert!(CountryCode::parse("kg").is_err());
+        assert!(CountryCode::parse("XX").is_err());
+        assert!(CountryCode::parse("RUS").is_err());
+    }
+
+    #[test]
+    fn eccns() {
+        assert!(Eccn::parse("3A991").is_ok());
+        assert!(Eccn::parse("5A002.a.1").is_ok());
+        assert!(Eccn::parse("EAR99").is_ok());
+        assert!(Eccn::parse("3A").is_err());
+        assert!(Eccn::parse("3a001").is_err());
+    }
+}
