@@ -7,6 +7,7 @@
 
 pub mod ast;
 pub mod diagnostics;
+pub mod facts;
 pub mod parser;
 pub mod source;
 pub mod types;

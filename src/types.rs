@@ -128,8 +128,24 @@ impl Serialize for CountryCode {
 
 impl<'de> Deserialize<'de> for CountryCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        CountryCode::parse(&s).map_err(serde::de::Error::custom)
+        d.deserialize_str(ParseVisitor(
+            "a country code (ISO 3166-1 alpha-2, e.g. \"DE\")",
+            CountryCode::parse,
+        ))
+    }
+}
+
+/// Validates a string inside the deserializer's visit, so that the YAML reader
+/// can attach the position of the offending scalar to the error.
+pub(crate) struct ParseVisitor<T>(pub &'static str, pub fn(&str) -> Result<T, String>);
+
+impl<T> serde::de::Visitor<'_> for ParseVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        (self.1)(v).map_err(E::custom)
     }
 }
 
@@ -276,8 +292,7 @@ impl Serialize for Eccn {
 
 impl<'de> Deserialize<'de> for Eccn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Eccn::parse(&s).map_err(serde::de::Error::custom)
+        d.deserialize_str(ParseVisitor("an ECCN such as \"3A991\" or \"EAR99\"", Eccn::parse))
     }
 }
 

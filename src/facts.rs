@@ -1,0 +1,558 @@
+//! Shipment facts: the input contract of `../shared/shipment-schema.md`, loaded from YAML
+//! with every schema violation located in the shipment file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::diagnostics::{Code, Problem};
+use crate::source::SourceFile;
+use crate::types::{CountryCode, Date, Eccn, HsCode};
+
+/// Largest shipment file accepted, in bytes.
+pub const MAX_SHIPMENT_BYTES: usize = 8 * 1024 * 1024;
+
+/// Fields a team adds beyond the schema, kept as written and reachable from rules.
+pub type Extra = BTreeMap<String, serde_yaml::Value>;
+
+/// A percentage, 0 to 100 inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+pub struct Percent(pub f64);
+
+/// Reads a number and checks it inside the visit, so that errors carry the position.
+struct NumberVisitor(&'static str, fn(f64) -> Result<f64, String>);
+
+impl serde::de::Visitor<'_> for NumberVisitor {
+    type Value = f64;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<f64, E> {
+        (self.1)(v).map_err(E::custom)
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<f64, E> {
+        #[allow(clippy::cast_precision_loss)] // amounts beyond 2^53 are refused by the check anyway
+        self.visit_f64(v as f64)
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<f64, E> {
+        #[allow(clippy::cast_precision_loss)]
+        self.visit_f64(v as f64)
+    }
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_f64(NumberVisitor("a percentage from 0 to 100", |v| {
+            if v.is_finite() && (0.0..=100.0).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("{v} is not a percentage: expected a number from 0 to 100"))
+            }
+        }))
+        .map(Percent)
+    }
+}
+
+/// A finite, non-negative number such as a quantity or an amount.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+pub struct Amount(pub f64);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_f64(NumberVisitor("a number", |v| {
+            if v.is_finite() && (0.0..=1e15).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("{v} is not a usable amount: expected a finite number from 0 to 10^15"))
+            }
+        }))
+        .map(Amount)
+    }
+}
+
+/// One export transaction.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Shipment {
+    /// Unique id within a batch.
+    pub id: ShipmentId,
+    /// Date of the shipment; rules are evaluated as of it unless `--as-of` says otherwise.
+    pub date: Date,
+    /// Who exports.
+    pub exporter: Party,
+    /// Who receives the goods.
+    pub consignee: Party,
+    /// The declared end user; `None` means not declared.
+    #[serde(default)]
+    pub end_user: Option<Party>,
+    /// Forwarders, notify parties, agents, banks; `None` means unknown.
+    #[serde(default)]
+    pub intermediaries: Option<Vec<Party>>,
+    /// Declared country of final delivery.
+    pub destination: CountryCode,
+    /// Countries passed through, in order; `None` means unknown.
+    #[serde(default)]
+    pub route: Option<Vec<CountryCode>>,
+    /// The goods, at least one.
+    #[serde(deserialize_with = "non_empty_items")]
+    pub items: Vec<Item>,
+    /// The sales contract.
+    #[serde(default)]
+    pub contract: Option<Contract>,
+    /// Authorisations held; `None` means unknown.
+    #[serde(default)]
+    pub licenses: Option<Vec<License>>,
+    /// Facts beyond the schema.
+    #[serde(skip_deserializing, flatten)]
+    pub extra: Extra,
+}
+
+/// A shipment id: a non-empty string (numbers are accepted and kept as written).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ShipmentId(pub String);
+
+impl fmt::Display for ShipmentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ShipmentId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            S(String),
+            N(u64),
+        }
+        let s = match Raw::deserialize(d)? {
+            Raw::S(s) => s,
+            Raw::N(n) => n.to_string(),
+        };
+        if s.trim().is_empty() {
+            Err(serde::de::Error::custom("the shipment id is empty"))
+        } else {
+            Ok(ShipmentId(s))
+        }
+    }
+}
+
+fn non_empty_items<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Item>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<Item>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of items")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Item>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                out.push(item);
+            }
+            if out.is_empty() {
+                Err(serde::de::Error::custom("a shipment has at least one item"))
+            } else {
+                Ok(out)
+            }
+        }
+    }
+    d.deserialize_seq(V)
+}
+
+/// A party: exporter, consignee, end user, intermediary or owner.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Party {
+    /// Registry number, LEI or list id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Name as written on the documents.
+    pub name: String,
+    /// ISO country code.
+    #[serde(default)]
+    pub country: Option<CountryCode>,
+    /// City.
+    #[serde(default)]
+    pub city: Option<String>,
+    /// Role of an intermediary (`freight_forwarder`, `bank`, ...).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Declared end use of an end user (`civil`, `military`, `unknown`).
+    #[serde(default)]
+    pub end_use: Option<EndUse>,
+    /// Share this owner holds in the entity above it.
+    #[serde(default)]
+    pub percent: Option<Percent>,
+    /// Owners of this party; `None` means unknown.
+    #[serde(default)]
+    pub owners: Option<Vec<Owner>>,
+    /// Facts beyond the schema.
+    #[serde(skip_deserializing, flatten)]
+    pub extra: Extra,
+}
+
+/// Declared end use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndUse {
+    /// Civil end use.
+    Civil,
+    /// Military end use.
+    Military,
+    /// Declared as unknown.
+    Unknown,
+}
+
+impl EndUse {
+    /// The keyword.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndUse::Civil => "civil",
+            EndUse::Military => "military",
+            EndUse::Unknown => "unknown",
+        }
+    }
+}
+
+/// An owner in an ownership tree: a party with the share it holds.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(try_from = "Party")]
+pub struct Owner(pub Party);
+
+impl Owner {
+    /// The share held (validated present).
+    #[must_use]
+    pub fn percent(&self) -> f64 {
+        self.0.percent.map_or(0.0, |p| p.0)
+    }
+}
+
+impl TryFrom<Party> for Owner {
+    type Error = String;
+    fn try_from(p: Party) -> Result<Self, String> {
+        if p.percent.is_none() {
+            return Err(format!(
+                "owner `{}` has no `percent`: an owner states the share it holds",
+                p.name
+            ));
+        }
+        if let Some(owners) = &p.owners {
+            let total: f64 = owners.iter().map(Owner::percent).sum();
+            if total > 100.0 + 1e-9 {
+                return Err(format!(
+                    "the owners of `{}` hold {total}% in total, more than 100%",
+                    p.name
+                ));
+            }
+        }
+        Ok(Owner(p))
+    }
+}
+
+/// One line of goods.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Item {
+    /// What the goods are.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// HS code, matched hierarchically.
+    pub hs_code: HsCode,
+    /// ECCN or EAR99.
+    #[serde(default)]
+    pub eccn: Option<Eccn>,
+    /// Country of origin.
+    #[serde(default)]
+    pub origin: Option<CountryCode>,
+    /// Share of US-origin controlled content.
+    #[serde(default)]
+    pub us_content_percent: Option<Percent>,
+    /// Quantity.
+    #[serde(default)]
+    pub quantity: Option<Amount>,
+    /// Unit of the quantity.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Line value.
+    #[serde(default)]
+    pub value: Option<Money>,
+    /// Facts beyond the schema.
+    #[serde(skip_deserializing, flatten)]
+    pub extra: Extra,
+}
+
+/// An amount of money.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Money {
+    /// The amount.
+    pub amount: Amount,
+    /// ISO 4217 currency code.
+    pub currency: Currency,
+}
+
+/// An ISO 4217 currency code: three upper-case letters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Currency(pub String);
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(crate::types::ParseVisitor("a currency code such as \"EUR\"", |s| {
+            if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
+                Ok(Currency(s.to_string()))
+            } else {
+                Err(format!(
+                    "`{s}` is not a currency code: expected three upper-case letters (ISO 4217, e.g. `EUR`)"
+                ))
+            }
+        }))
+    }
+}
+
+/// The sales contract.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Contract {
+    /// Contract number.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Date concluded.
+    #[serde(default)]
+    pub date: Option<Date>,
+    /// Contains the EU Art. 12g clause.
+    #[serde(default)]
+    pub no_russia_clause: Option<bool>,
+    /// Facts beyond the schema.
+    #[serde(skip_deserializing, flatten)]
+    pub extra: Extra,
+}
+
+/// An authorisation the exporter holds.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct License {
+    /// Licence number.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Issuing authority.
+    #[serde(default)]
+    pub authority: Option<String>,
+    /// Rule ids or regime ids it authorises.
+    #[serde(default)]
+    pub covers: Vec<String>,
+    /// Last day valid.
+    #[serde(default)]
+    pub valid_until: Option<Date>,
+    /// Facts beyond the schema.
+    #[serde(skip_deserializing, flatten)]
+    pub extra: Extra,
+}
+
+/// Keys of the schema at each level, so that everything else is kept as an extra fact.
+const SHIPMENT_KEYS: &[&str] = &[
+    "id",
+    "date",
+    "exporter",
+    "consignee",
+    "end_user",
+    "intermediaries",
+    "destination",
+    "route",
+    "items",
+    "contract",
+    "licenses",
+];
+const PARTY_KEYS: &[&str] = &[
+    "id", "name", "country", "city", "role", "end_use", "percent", "owners",
+];
+const ITEM_KEYS: &[&str] = &[
+    "description",
+    "hs_code",
+    "eccn",
+    "origin",
+    "us_content_percent",
+    "quantity",
+    "unit",
+    "value",
+];
+const CONTRACT_KEYS: &[&str] = &["id", "date", "no_russia_clause"];
+const LICENSE_KEYS: &[&str] = &["id", "authority", "covers", "valid_until"];
+
+fn extras(v: &serde_yaml::Value, known: &[&str]) -> Extra {
+    let mut out = Extra::new();
+    if let serde_yaml::Value::Mapping(m) = v {
+        for (k, val) in m {
+            if let Some(k) = k.as_str()
+                && !known.contains(&k)
+            {
+                out.insert(k.to_string(), val.clone());
+            }
+        }
+    }
+    out
+}
+
+fn party_extras(p: &mut Party, v: &serde_yaml::Value) {
+    p.extra = extras(v, PARTY_KEYS);
+    if let (Some(owners), Some(serde_yaml::Value::Sequence(vs))) = (&mut p.owners, v.get("owners"))
+    {
+        for (o, ov) in owners.iter_mut().zip(vs) {
+            party_extras(&mut o.0, ov);
+        }
+    }
+}
+
+impl Shipment {
+    /// Parses and validates a shipment from YAML (JSON is YAML too).
+    pub fn from_yaml(file: &SourceFile) -> Result<Shipment, Problem> {
+        let text = file.text.strip_prefix('\u{feff}').unwrap_or(&file.text);
+        if text.len() > MAX_SHIPMENT_BYTES {
+            return Err(Problem::whole(
+                Code::Limit,
+                Some(&file.name),
+                format!(
+                    "the shipment file is {} bytes, more than the limit of {MAX_SHIPMENT_BYTES}",
+                    text.len()
+                ),
+            )
+            .help("a shipment file holds one shipment; use JSON Lines for a batch"));
+        }
+        if text.trim().is_empty() {
+            return Err(Problem::whole(Code::Shipment, Some(&file.name), "the shipment file is empty")
+                .help("a shipment needs at least `id`, `date`, `exporter`, `consignee`, `destination` and `items`"));
+        }
+        let bom = file.text.len() - text.len();
+        let mut s: Shipment = serde_yaml::from_str(text).map_err(|e| yaml_problem(file, bom, &e))?;
+        // The typed pass has validated the structure; a second, untyped pass keeps the
+        // fields beyond the schema so that rules can reach them.
+        let raw: serde_yaml::Value =
+            serde_yaml::from_str(text).map_err(|e| yaml_problem(file, bom, &e))?;
+        s.attach_extras(&raw);
+        Ok(s)
+    }
+
+    fn attach_extras(&mut self, raw: &serde_yaml::Value) {
+        self.extra = extras(raw, SHIPMENT_KEYS);
+        for (key, party) in [("exporter", &mut self.exporter), ("consignee", &mut self.consignee)] {
+            if let Some(v) = raw.get(key) {
+                party_extras(party, v);
+            }
+        }
+        if let (Some(p), Some(v)) = (&mut self.end_user, raw.get("end_user")) {
+            party_extras(p, v);
+        }
+        if let (Some(ps), Some(serde_yaml::Value::Sequence(vs))) =
+            (&mut self.intermediaries, raw.get("intermediaries"))
+        {
+            for (p, v) in ps.iter_mut().zip(vs) {
+                party_extras(p, v);
+            }
+        }
+        if let Some(serde_yaml::Value::Sequence(vs)) = raw.get("items") {
+            for (i, v) in self.items.iter_mut().zip(vs) {
+                i.extra = extras(v, ITEM_KEYS);
+            }
+        }
+        if let (Some(c), Some(v)) = (&mut self.contract, raw.get("contract")) {
+            c.extra = extras(v, CONTRACT_KEYS);
+        }
+        if let (Some(ls), Some(serde_yaml::Value::Sequence(vs))) =
+            (&mut self.licenses, raw.get("licenses"))
+        {
+            for (l, v) in ls.iter_mut().zip(vs) {
+                l.extra = extras(v, LICENSE_KEYS);
+            }
+        }
+    }
+
+    /// `sha256:` of the facts in canonical form: sorted keys, normalised codes, no
+    /// formatting, so equal facts written differently digest the same.
+    #[must_use]
+    pub fn digest(&self) -> String {
+        // serde_json's default map is ordered by key, which makes the form canonical.
+        let canonical = serde_json::to_value(self)
+            .and_then(|v| serde_json::to_string(&v))
+            .unwrap_or_default();
+        format!("sha256:{:x}", Sha256::digest(canonical.as_bytes()))
+    }
+}
+
+fn yaml_problem(file: &SourceFile, bom: usize, e: &serde_yaml::Error) -> Problem {
+    let raw = e.to_string();
+    // serde_yaml appends " at line L column C"; the span shows that already.
+    let message = match raw.rfind(" at line ") {
+        Some(i) => raw[..i].to_string(),
+        None => raw.clone(),
+    };
+    let help = help_for(&message);
+    let mut p = match e.location() {
+        Some(loc) => {
+            let start = loc.index() + bom;
+            let end = file.text[start.min(file.text.len())..]
+                .find(['\n', ',', '}', ']'])
+                .map_or(file.text.len(), |n| start + n.max(1));
+            Problem::in_file(Code::Shipment, file, start, end, message).label("here")
+        }
+        None => Problem::whole(Code::Shipment, Some(&file.name), message),
+    };
+    if let Some(h) = help {
+        p = p.help(h);
+    }
+    p
+}
+
+fn help_for(message: &str) -> Option<String> {
+    let help = if message.contains("missing field") {
+        "a shipment needs `id`, `date`, `exporter`, `consignee`, `destination` and `items`; a party needs `name`; an item needs `hs_code` (see the shipment schema)"
+    } else if message.contains("recursion limit") {
+        "the file nests too deep to be a shipment"
+    } else if message.contains("repetition limit") {
+        "the file expands YAML aliases too many times to be a shipment"
+    } else if message.contains("invalid type") && message.contains("expected f64") {
+        "write the number without quotes or units, e.g. `5000`"
+    } else if message.contains("premature end") || message.contains("did not find expected")
+        || message.contains("mapping values are not allowed")
+    {
+        "this is not valid YAML: check indentation and the `key: value` form"
+    } else if message.contains("input contains invalid characters") || message.contains("premature end of input") {
+        "dates are written YYYY-MM-DD"
+    } else {
+        return None;
+    };
+    Some(help.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceMap;
+
+    fn load(text: &str) -> Result<Shipment, Problem> {
+        let mut m = SourceMap::default();
+        let id = m.add("s.yaml", text);
+        Shipment::from_yaml(m.file(id))
+    }
+
+    const MIN: &str = "id: S1\ndate: 2024-05-01\nexporter: {name: A, country: DE}\nconsignee: {name: B, country: KG}\ndestination: KG\nitems:\n  - {hs_code: \"8542.31\"}\n";
+
+    #[test]
+    fn minimal_shipment_loads_and_keeps_extras() {
+        let s = load(&format!("{MIN}incorporated: 2023-01-01\n")).unwrap();
+        assert_eq!(s.items[0].hs_code.digits(), "854231");
+        assert!(s.end_user.is_none());
+        assert!(s.extra.contains_key("incorporated"));
+    }
+
+    #[test]
+    fn bad_country_is_located() {
+        let e = load(&MIN.replace("destination: KG", "destination: kg")).unwrap_err();
+        assert!(e.message.contains("upper case"), "{}", e.message);
+        assert_eq!(e.line_col.map(|l| l.0), Some(5));
+    }
+
+    #[test]
+    fn digest_ignores_formatting() {
+        let a = load(MIN).unwrap();
+        let b = load(&MIN.replace("\"8542.31\"", "\"854231\"").replace("{name: A, country: DE}", "\n  country: DE\n  name: A")).unwrap();
+        assert_eq!(a.digest(), b.digest());
+        let c = load(&MIN.replace("name: B", "name: C")).unwrap();
+        assert_ne!(a.digest(), c.digest());
+    }
+}
