@@ -404,8 +404,8 @@ impl CompareOp {
 /// The right-hand side of `in` / `starts with`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SetRef {
-    /// A named list.
-    Named(Ident),
+    /// A named list, or a list-valued fact such as `l.covers` (resolved by the checker).
+    Named(Path),
     /// `[a, b, c]`
     Inline(Vec<Literal>, Span),
 }

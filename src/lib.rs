@@ -6,8 +6,16 @@
 #![forbid(unsafe_code)]
 
 pub mod ast;
+pub mod check;
+pub mod compile;
+pub mod eval;
+pub mod lists;
+pub mod load;
+pub mod schema;
 pub mod diagnostics;
 pub mod facts;
 pub mod parser;
+pub mod render;
 pub mod source;
 pub mod types;
+pub mod verdict;

@@ -1,1 +1,185 @@
-fn main() {}
+//! The `rulecheck` command line: parses arguments, dispatches, returns an exit code.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use rulecheck::diagnostics::{self, Code, Problem};
+use rulecheck::eval::{self, Options};
+use rulecheck::facts::Shipment;
+use rulecheck::load::{self, Origin};
+use rulecheck::render::{self, Format};
+use rulecheck::source::SourceMap;
+use rulecheck::types::Date;
+
+/// Exit status for a bad shipment file (and no verdict).
+const EXIT_BAD_SHIPMENT: u8 = 10;
+/// Exit status for rule files with errors.
+const EXIT_BAD_RULES: u8 = 11;
+/// Exit status for a usage error.
+const EXIT_USAGE: u8 = 12;
+
+/// Sanctions and export-control rules as code, with explained verdicts.
+#[derive(Parser)]
+#[command(name = "rulecheck", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate shipments against the rules.
+    ///
+    /// Exit status: 0 clear, 1 review, 2 license required, 3 prohibited (the most
+    /// severe over all shipments); 10 a shipment file is invalid; 11 the rules are
+    /// invalid; 12 usage error.
+    Eval {
+        /// Rule file or directory (default: the rules bundled with rulecheck).
+        #[arg(long, value_name = "PATH")]
+        rules: Option<PathBuf>,
+        /// Evaluate as of this date (YYYY-MM-DD) instead of each shipment's date.
+        #[arg(long, value_name = "DATE", value_parser = parse_date)]
+        as_of: Option<Date>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Also say why each rule in force did not fire.
+        #[arg(long)]
+        explain: bool,
+        /// Shipment files (YAML).
+        #[arg(required = true, value_name = "SHIPMENT")]
+        shipments: Vec<PathBuf>,
+    },
+    /// Parse and check rule files; report every problem found.
+    ///
+    /// Exit status: 0 no errors (warnings may be printed), 11 errors.
+    Check {
+        /// Rule file or directory (default: the bundled rules).
+        path: Option<PathBuf>,
+    },
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    Date::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date: write YYYY-MM-DD"))
+}
+
+fn origin(p: Option<PathBuf>) -> Origin {
+    p.map_or(Origin::Bundled, Origin::Disk)
+}
+
+fn print_problem(p: &Problem, color: bool) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{}", diagnostics::render(p, color));
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    match cli.command {
+        Command::Check { path } => match load::load(&origin(path)) {
+            Ok((rs, warnings)) => {
+                for w in &warnings {
+                    print_problem(w, color);
+                }
+                eprintln!(
+                    "checked {} rule{}, {} exception{}, {} list{}: no errors{}",
+                    rs.rules.len(),
+                    plural(rs.rules.len()),
+                    rs.exceptions.len(),
+                    plural(rs.exceptions.len()),
+                    rs.lists.len(),
+                    plural(rs.lists.len()),
+                    if warnings.is_empty() { String::new() } else { format!(", {} warning{}", warnings.len(), plural(warnings.len())) }
+                );
+                ExitCode::SUCCESS
+            }
+            Err(ps) => {
+                for p in &ps.0 {
+                    print_problem(p, color);
+                }
+                eprintln!("{ps}");
+                ExitCode::from(EXIT_BAD_RULES)
+            }
+        },
+        Command::Eval { rules, as_of, format, explain, shipments } => {
+            let rs = match load::load(&origin(rules)) {
+                Ok((rs, _)) => rs,
+                Err(ps) => {
+                    for p in &ps.0 {
+                        print_problem(p, color);
+                    }
+                    eprintln!("{ps} in the rules: no verdict");
+                    return ExitCode::from(EXIT_BAD_RULES);
+                }
+            };
+            let out_color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let opts = Options { as_of, explain };
+            let mut worst: Option<u8> = None;
+            let mut bad = false;
+            let mut stdout = std::io::stdout().lock();
+            for path in &shipments {
+                let name = path.display().to_string();
+                let text = match read_text(path) {
+                    Ok(t) => t,
+                    Err(p) => {
+                        print_problem(&p, color);
+                        bad = true;
+                        continue;
+                    }
+                };
+                let mut map = SourceMap::default();
+                let id = map.add(name, text);
+                let shipment = match Shipment::from_yaml(map.file(id)) {
+                    Ok(s) => s,
+                    Err(p) => {
+                        print_problem(&p, color);
+                        bad = true;
+                        continue;
+                    }
+                };
+                let outcome = eval::evaluate(&rs, &shipment, &opts);
+                let code = outcome.verdict.exit_code();
+                worst = Some(worst.map_or(code, |w| w.max(code)));
+                let rendered = match format {
+                    Format::Text => render::text(&outcome, out_color),
+                    Format::Json => render::json(&outcome) + "\n",
+                };
+                if stdout.write_all(rendered.as_bytes()).is_err() {
+                    break;
+                }
+            }
+            let _ = stdout.flush();
+            if bad {
+                ExitCode::from(EXIT_BAD_SHIPMENT)
+            } else {
+                ExitCode::from(worst.unwrap_or(0))
+            }
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn read_text(path: &std::path::Path) -> Result<String, Problem> {
+    let name = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| Problem::whole(Code::Io, Some(&name), format!("cannot read the shipment file: {e}")))?;
+    if meta.len() > rulecheck::facts::MAX_SHIPMENT_BYTES as u64 {
+        return Err(Problem::whole(Code::Limit, Some(&name), format!("the shipment file is {} bytes, more than the limit of {}", meta.len(), rulecheck::facts::MAX_SHIPMENT_BYTES)));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Problem::whole(Code::Io, Some(&name), format!("cannot read the shipment file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Problem::whole(Code::Shipment, Some(&name), format!("the shipment file is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+            .help("save the file as UTF-8")
+    })
+}

@@ -804,7 +804,7 @@ impl Cx<'_> {
                 let span = self.span(&inner);
                 SetRef::Inline(inner.into_inner().map(|x| self.literal(&x)).collect(), span)
             }
-            _ => SetRef::Named(self.ident(&inner)),
+            _ => SetRef::Named(self.path(&inner)),
         }
     }
 

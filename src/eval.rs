@@ -1,0 +1,900 @@
+//! Evaluation: a compiled rule set applied to one shipment, in three-valued (Kleene)
+//! logic that fails closed. A first pass decides each rule cheaply; rules that fire or
+//! stay undecided are evaluated again with tracing on, to collect their evidence and
+//! the facts they missed.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::ast::{CompareOp, Leaves, Quantifier, TimeUnit};
+use crate::compile::{Cond, Const, FactPath, ListSet, Lookup, Root, Rule, RuleSet, Segment, Value};
+use crate::facts::{Contract, Item, License, Money, Owner, Party, Shipment};
+use crate::schema::{Field, Ty};
+use crate::types::{CountryCode, Date, HsCode, Verdict};
+use crate::verdict::{Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome};
+
+/// Kleene truth values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tri {
+    /// Does not hold.
+    False,
+    /// Cannot be decided: a fact it needs is missing.
+    Unknown,
+    /// Holds.
+    True,
+}
+
+impl Tri {
+    fn from(b: bool) -> Tri {
+        if b { Tri::True } else { Tri::False }
+    }
+}
+
+/// How to evaluate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Evaluate as of this date instead of the shipment's.
+    pub as_of: Option<Date>,
+    /// Also say why each rule in force did not fire.
+    pub explain: bool,
+}
+
+/// A value met during evaluation; borrows from the shipment and the rule set.
+#[derive(Debug, Clone)]
+enum Val<'a> {
+    Str(&'a str),
+    Num(f64),
+    Date(Date),
+    Bool(bool),
+    Country(CountryCode),
+    Hs(Cow<'a, HsCode>),
+    Shipment(&'a Shipment),
+    Party(&'a Party),
+    Item(&'a Item),
+    Money(&'a Money),
+    Contract(&'a Contract),
+    License(&'a License),
+    List(List<'a>),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum List<'a> {
+    Items(&'a [Item]),
+    Parties(&'a [Party]),
+    Owners(&'a [Owner]),
+    Countries(&'a [CountryCode]),
+    Strings(&'a [String]),
+    Licenses(&'a [License]),
+    AllParties(&'a Shipment),
+    Yaml(&'a [serde_yaml::Value]),
+}
+
+impl<'a> List<'a> {
+    fn len(self) -> usize {
+        match self {
+            List::Items(v) => v.len(),
+            List::Parties(v) => v.len(),
+            List::Owners(v) => v.len(),
+            List::Countries(v) => v.len(),
+            List::Strings(v) => v.len(),
+            List::Licenses(v) => v.len(),
+            List::AllParties(s) => {
+                2 + usize::from(s.end_user.is_some()) + s.intermediaries.as_ref().map_or(0, Vec::len)
+            }
+            List::Yaml(v) => v.len(),
+        }
+    }
+
+    fn get(self, i: usize) -> Option<Val<'a>> {
+        Some(match self {
+            List::Items(v) => Val::Item(v.get(i)?),
+            List::Parties(v) => Val::Party(v.get(i)?),
+            List::Owners(v) => Val::Party(&v.get(i)?.0),
+            List::Countries(v) => Val::Country(*v.get(i)?),
+            List::Strings(v) => Val::Str(v.get(i)?),
+            List::Licenses(v) => Val::License(v.get(i)?),
+            List::AllParties(s) => Val::Party(all_parties(s).nth(i)?.1),
+            List::Yaml(v) => yaml_scalar(v.get(i)?)?,
+        })
+    }
+
+    /// The concrete path of element `i` when it is not simply `collection[i]`.
+    fn label(self, i: usize) -> Option<String> {
+        match self {
+            List::AllParties(s) => all_parties(s).nth(i).map(|(l, _)| l),
+            _ => None,
+        }
+    }
+}
+
+fn all_parties(s: &Shipment) -> impl Iterator<Item = (String, &Party)> {
+    [("exporter".to_string(), &s.exporter), ("consignee".to_string(), &s.consignee)]
+        .into_iter()
+        .chain(s.end_user.iter().map(|p| ("end_user".to_string(), p)))
+        .chain(
+            s.intermediaries
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, p)| (format!("intermediaries[{i}]"), p)),
+        )
+}
+
+fn yaml_scalar(v: &serde_yaml::Value) -> Option<Val<'_>> {
+    match v {
+        serde_yaml::Value::String(s) => Some(Val::Str(s)),
+        serde_yaml::Value::Number(n) => n.as_f64().map(Val::Num),
+        serde_yaml::Value::Bool(b) => Some(Val::Bool(*b)),
+        _ => None,
+    }
+}
+
+/// A declared extra fact, read as its declared type.
+fn typed_extra<'a>(v: &'a serde_yaml::Value, ty: &Ty) -> Option<Val<'a>> {
+    match (ty, v) {
+        (Ty::Str, serde_yaml::Value::String(s)) => Some(Val::Str(s)),
+        (Ty::Num | Ty::Percent, serde_yaml::Value::Number(n)) => n.as_f64().filter(|x| x.is_finite()).map(Val::Num),
+        (Ty::Bool, serde_yaml::Value::Bool(b)) => Some(Val::Bool(*b)),
+        (Ty::Date, serde_yaml::Value::String(s)) => Date::parse_from_str(s, "%Y-%m-%d").ok().map(Val::Date),
+        (Ty::Country, serde_yaml::Value::String(s)) => CountryCode::parse(s).ok().map(Val::Country),
+        (Ty::Hs, serde_yaml::Value::String(s)) => HsCode::parse(s).ok().map(|h| Val::Hs(Cow::Owned(h))),
+        (Ty::Eccn, serde_yaml::Value::String(s)) => crate::types::Eccn::parse(s).ok().map(|_| Val::Str(s)),
+        (Ty::List(_), serde_yaml::Value::Sequence(xs)) => Some(Val::List(List::Yaml(xs))),
+        _ => None,
+    }
+}
+
+fn field<'a>(v: &Val<'a>, f: &Field, ty: &Ty) -> Option<Val<'a>> {
+    use Field as F;
+    match (v, f) {
+        (Val::Shipment(s), F::Extra(n)) => typed_extra(s.extra.get(&**n)?, ty),
+        (Val::Party(p), F::Extra(n)) => typed_extra(p.extra.get(&**n)?, ty),
+        (Val::Item(i), F::Extra(n)) => typed_extra(i.extra.get(&**n)?, ty),
+        (Val::Contract(c), F::Extra(n)) => typed_extra(c.extra.get(&**n)?, ty),
+        (Val::License(l), F::Extra(n)) => typed_extra(l.extra.get(&**n)?, ty),
+        (Val::Shipment(s), f) => Some(match f {
+            F::Id => Val::Str(&s.id.0),
+            F::Date => Val::Date(s.date),
+            F::Exporter => Val::Party(&s.exporter),
+            F::Consignee => Val::Party(&s.consignee),
+            F::EndUser => Val::Party(s.end_user.as_ref()?),
+            F::Intermediaries => Val::List(List::Parties(s.intermediaries.as_ref()?)),
+            F::Parties => Val::List(List::AllParties(s)),
+            F::Destination => Val::Country(s.destination),
+            F::Route => Val::List(List::Countries(s.route.as_ref()?)),
+            F::Items => Val::List(List::Items(&s.items)),
+            F::Contract => Val::Contract(s.contract.as_ref()?),
+            F::Licenses => Val::List(List::Licenses(s.licenses.as_ref()?)),
+            _ => return None,
+        }),
+        (Val::Party(p), f) => Some(match f {
+            F::Id => Val::Str(p.id.as_deref()?),
+            F::Name => Val::Str(&p.name),
+            F::Country => Val::Country(p.country?),
+            F::City => Val::Str(p.city.as_deref()?),
+            F::Role => Val::Str(p.role.as_deref()?),
+            F::EndUse => Val::Str(p.end_use?.as_str()),
+            F::Percent => Val::Num(p.percent?.0),
+            F::Owners => Val::List(List::Owners(p.owners.as_ref()?)),
+            _ => return None,
+        }),
+        (Val::Item(i), f) => Some(match f {
+            F::Description => Val::Str(i.description.as_deref()?),
+            F::HsCode => Val::Hs(Cow::Borrowed(&i.hs_code)),
+            F::Eccn => Val::Str(i.eccn.as_ref()?.as_str()),
+            F::Origin => Val::Country(i.origin?),
+            F::UsContentPercent => Val::Num(i.us_content_percent?.0),
+            F::Quantity => Val::Num(i.quantity?.0),
+            F::Unit => Val::Str(i.unit.as_deref()?),
+            F::Value => Val::Money(i.value.as_ref()?),
+            _ => return None,
+        }),
+        (Val::Money(m), F::Amount) => Some(Val::Num(m.amount.0)),
+        (Val::Money(m), F::Currency) => Some(Val::Str(&m.currency.0)),
+        (Val::Contract(c), f) => Some(match f {
+            F::Id => Val::Str(c.id.as_deref()?),
+            F::Date => Val::Date(c.date?),
+            F::NoRussiaClause => Val::Bool(c.no_russia_clause?),
+            _ => return None,
+        }),
+        (Val::License(l), f) => Some(match f {
+            F::Id => Val::Str(l.id.as_deref()?),
+            F::Authority => Val::Str(l.authority.as_deref()?),
+            F::Covers => Val::List(List::Strings(&l.covers)),
+            F::ValidUntil => Val::Date(l.valid_until?),
+            _ => return None,
+        }),
+        _ => None,
+    }
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+impl Val<'_> {
+    fn display(&self, ty: &Ty) -> String {
+        match self {
+            Val::Str(s) => (*s).to_string(),
+            Val::Num(n) if *ty == Ty::Percent => format!("{}%", fmt_num(*n)),
+            Val::Num(n) => fmt_num(*n),
+            Val::Date(d) => d.to_string(),
+            Val::Bool(b) => b.to_string(),
+            Val::Country(c) => c.to_string(),
+            Val::Hs(h) => h.to_string(),
+            Val::Party(p) => p.name.clone(),
+            Val::Item(i) => i.description.clone().unwrap_or_else(|| i.hs_code.to_string()),
+            Val::Money(m) => format!("{} {}", fmt_num(m.amount.0), m.currency.0),
+            Val::Contract(c) => c.id.clone().unwrap_or_else(|| "contract".into()),
+            Val::License(l) => l.id.clone().unwrap_or_else(|| "license".into()),
+            Val::Shipment(s) => s.id.0.clone(),
+            Val::List(l) => format!("{} entries", l.len()),
+        }
+    }
+}
+
+/// A bound quantifier variable: the element and where it came from.
+#[derive(Debug, Clone)]
+struct Bound<'a> {
+    val: Val<'a>,
+    collection: &'a FactPath,
+    list: List<'a>,
+    index: usize,
+}
+
+struct Env<'a> {
+    shipment: &'a Shipment,
+    as_of: Date,
+    rule: Option<(&'a str, &'a str)>,
+    slots: Vec<Option<Bound<'a>>>,
+}
+
+/// What tracing collects.
+#[derive(Default)]
+struct Trace<'a> {
+    on: bool,
+    evidence: Vec<Evidence>,
+    missing: Vec<String>,
+    first_false: Option<String>,
+    witness: Vec<Option<Bound<'a>>>,
+}
+
+impl<'a> Env<'a> {
+    fn render_base(&self, root: &Root) -> String {
+        match root {
+            Root::Shipment => String::new(),
+            Root::AsOf => "as_of".into(),
+            Root::RuleId => "rule.id".into(),
+            Root::RuleRegime => "rule.regime".into(),
+            Root::Var(slot) => match self.slots.get(*slot).and_then(Option::as_ref) {
+                Some(b) => self.render_bound(b),
+                None => "?".into(),
+            },
+        }
+    }
+
+    fn render_bound(&self, b: &Bound<'a>) -> String {
+        b.list
+            .label(b.index)
+            .unwrap_or_else(|| format!("{}[{}]", self.render(b.collection, b.collection.steps.len()), b.index))
+    }
+
+    /// The concrete path of `fp` up to `n` steps, e.g. `items[1].hs_code`.
+    fn render(&self, fp: &FactPath, n: usize) -> String {
+        let mut s = self.render_base(&fp.root);
+        let skip = usize::from(matches!(fp.root, Root::Var(_)));
+        let names = match fp.root {
+            Root::Shipment | Root::Var(_) => &fp.names[skip.min(fp.names.len())..],
+            _ => &[][..],
+        };
+        for name in names.iter().take(n) {
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(name);
+        }
+        s
+    }
+
+    fn resolve(&self, fp: &'a FactPath, tr: &mut Trace<'a>) -> Option<Val<'a>> {
+        let mut v = match &fp.root {
+            Root::Shipment => Val::Shipment(self.shipment),
+            Root::Var(slot) => self.slots.get(*slot)?.as_ref()?.val.clone(),
+            Root::AsOf => return Some(Val::Date(self.as_of)),
+            Root::RuleId => return self.rule.map(|(id, _)| Val::Str(id)),
+            Root::RuleRegime => return self.rule.map(|(_, r)| Val::Str(r)),
+        };
+        let n = fp.steps.len();
+        for (i, f) in fp.steps.iter().enumerate() {
+            let ty = if i + 1 == n { &fp.ty } else { &Ty::Str };
+            match field(&v, f, ty) {
+                Some(next) => v = next,
+                None => {
+                    if tr.on {
+                        let mut path = self.render(fp, i + 1);
+                        if let Field::Extra(name) = f
+                            && self.extra_present(&v, name)
+                        {
+                            path.push_str(&format!(" (not {})", fp.ty));
+                        }
+                        if !tr.missing.contains(&path) {
+                            tr.missing.push(path);
+                        }
+                    }
+                    return None;
+                }
+            }
+        }
+        Some(v)
+    }
+
+    fn extra_present(&self, v: &Val<'a>, name: &str) -> bool {
+        match v {
+            Val::Shipment(s) => s.extra.contains_key(name),
+            Val::Party(p) => p.extra.contains_key(name),
+            Val::Item(i) => i.extra.contains_key(name),
+            Val::Contract(c) => c.extra.contains_key(name),
+            Val::License(l) => l.extra.contains_key(name),
+            _ => false,
+        }
+    }
+}
+
+/// Result of a value: the value, and detail for evidence (an ownership chain).
+struct Got<'a> {
+    val: Val<'a>,
+    detail: Option<String>,
+}
+
+fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<'a>> {
+    let plain = |val| Some(Got { val, detail: None });
+    match v {
+        Value::Fact(fp) => plain(env.resolve(fp, tr)?),
+        Value::Const(c) => plain(match c {
+            Const::Str(s) => Val::Str(s),
+            Const::Num(n) => Val::Num(*n),
+            Const::Date(d) => Val::Date(*d),
+            Const::Bool(b) => Val::Bool(*b),
+            Const::Country(c) => Val::Country(*c),
+            Const::Hs(h) => Val::Hs(Cow::Borrowed(h)),
+        }),
+        Value::Ownership { party, list } => {
+            let Val::Party(p) = env.resolve(party, tr)? else { return None };
+            let Some(owners) = &p.owners else {
+                if tr.on {
+                    let path = format!("{}.owners", env.render(party, party.steps.len()));
+                    if !tr.missing.contains(&path) {
+                        tr.missing.push(path);
+                    }
+                }
+                return None;
+            };
+            let (share, chain) = owned_share(owners, list, tr.on);
+            Some(Got {
+                val: Val::Num(share),
+                detail: tr.on.then(|| if chain.is_empty() { "no listed owner".to_string() } else { chain.join("; ") }),
+            })
+        }
+        Value::Count { slot, collection, filter } => {
+            let Val::List(list) = env.resolve(collection, tr)? else { return None };
+            let mut n = 0u32;
+            let mut unknown = false;
+            for i in 0..list.len() {
+                bind(env, *slot, collection, list, i);
+                match filter.as_ref().map_or(Tri::True, |f| cond(f, env, tr, false)) {
+                    Tri::True => n += 1,
+                    Tri::Unknown => unknown = true,
+                    Tri::False => {}
+                }
+            }
+            if unknown { None } else { plain(Val::Num(f64::from(n))) }
+        }
+        Value::Sum { slot, collection, value: vp, filter } => {
+            let Val::List(list) = env.resolve(collection, tr)? else { return None };
+            let mut total = 0.0;
+            let mut unknown = false;
+            for i in 0..list.len() {
+                bind(env, *slot, collection, list, i);
+                match filter.as_ref().map_or(Tri::True, |f| cond(f, env, tr, false)) {
+                    Tri::True => match env.resolve(vp, tr) {
+                        Some(Val::Num(x)) => total += x,
+                        _ => unknown = true,
+                    },
+                    Tri::Unknown => unknown = true,
+                    Tri::False => {}
+                }
+            }
+            if unknown { None } else { plain(Val::Num(total)) }
+        }
+        Value::Shift { base, amount, unit } => {
+            let Val::Date(d) = value(base, env, tr)?.val else { return None };
+            let shifted = match unit {
+                TimeUnit::Days => d.checked_add_signed(chrono::Duration::days(*amount)),
+                TimeUnit::Months | TimeUnit::Years => {
+                    let months = if *unit == TimeUnit::Years { amount.checked_mul(12)? } else { *amount };
+                    let m = chrono::Months::new(u32::try_from(months.unsigned_abs()).ok()?);
+                    if months >= 0 { d.checked_add_months(m) } else { d.checked_sub_months(m) }
+                }
+            };
+            plain(Val::Date(shifted?))
+        }
+    }
+}
+
+/// Entity ownership under the OFAC 50 percent rule: the aggregate share held by listed
+/// owners, directly or through owners that are themselves blocked (50% or more).
+fn owned_share(owners: &[Owner], list: &ListSet, explain: bool) -> (f64, Vec<String>) {
+    let mut total = 0.0;
+    let mut chain = Vec::new();
+    for o in owners {
+        let p = &o.0;
+        let pct = o.percent();
+        let listed = p
+            .id
+            .as_deref()
+            .and_then(|id| list.find_exact(id))
+            .or_else(|| list.find_name(&p.name));
+        if let Some(e) = listed {
+            total += pct;
+            if explain {
+                chain.push(format!("{} {}% ({})", p.name, fmt_num(pct), list.describe_entry(e)));
+            }
+        } else if let Some(sub) = &p.owners {
+            let (share, subchain) = owned_share(sub, list, explain);
+            if share >= 50.0 {
+                total += pct;
+                if explain {
+                    chain.push(format!(
+                        "{} {}%, blocked: owned {}% ← {}",
+                        p.name,
+                        fmt_num(pct),
+                        fmt_num(share),
+                        subchain.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    (total.min(100.0), chain)
+}
+
+fn bind<'a>(env: &mut Env<'a>, slot: usize, collection: &'a FactPath, list: List<'a>, i: usize) {
+    if let Some(val) = list.get(i) {
+        if env.slots.len() <= slot {
+            env.slots.resize(slot + 1, None);
+        }
+        env.slots[slot] = Some(Bound { val, collection, list, index: i });
+    }
+}
+
+fn compare_vals(a: &Val<'_>, op: CompareOp, b: &Val<'_>) -> Option<bool> {
+    use std::cmp::Ordering;
+    let ord: Option<Ordering> = match (a, b) {
+        (Val::Num(x), Val::Num(y)) => x.partial_cmp(y),
+        (Val::Date(x), Val::Date(y)) => Some(x.cmp(y)),
+        (Val::Str(x), Val::Str(y)) => Some(x.cmp(y)),
+        (Val::Country(x), Val::Country(y)) => Some(x.cmp(y)),
+        (Val::Hs(x), Val::Hs(y)) => Some(x.digits().cmp(y.digits())),
+        (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(y)),
+        _ => None,
+    };
+    let o = ord?;
+    Some(match op {
+        CompareOp::Eq => o == Ordering::Equal,
+        CompareOp::Ne => o != Ordering::Equal,
+        CompareOp::Lt => o == Ordering::Less,
+        CompareOp::Le => o != Ordering::Greater,
+        CompareOp::Gt => o == Ordering::Greater,
+        CompareOp::Ge => o != Ordering::Less,
+    })
+}
+
+fn lookup(set: &ListSet, how: Lookup, v: &Val<'_>) -> Option<usize> {
+    match (how, v) {
+        (Lookup::Direct, Val::Hs(h)) => set.find_hs(h),
+        (Lookup::Direct, Val::Country(c)) => set.find_exact(c.as_str()),
+        (Lookup::Direct | Lookup::Id, Val::Str(s)) => set.find_exact(s),
+        (Lookup::Name, Val::Str(s)) => set.find_name(s),
+        (Lookup::Party, Val::Party(p)) => p
+            .id
+            .as_deref()
+            .and_then(|id| set.find_exact(id))
+            .or_else(|| set.find_name(&p.name)),
+        _ => None,
+    }
+}
+
+fn fact_text(v: &Value, env: &Env<'_>) -> String {
+    match v {
+        Value::Fact(fp) => env.render(fp, fp.steps.len()),
+        Value::Ownership { party, list } => format!("ownership of {} by {}", env.render(party, party.steps.len()), list.name),
+        Value::Count { collection, .. } => format!("count of {}", env.render(collection, collection.steps.len())),
+        Value::Sum { collection, value, .. } => format!("sum of {} over {}", value.names.last().map_or("", |n| &**n), env.render(collection, collection.steps.len())),
+        Value::Shift { base, .. } => fact_text(base, env),
+        Value::Const(_) => String::new(),
+    }
+}
+
+fn value_ty(v: &Value) -> Ty {
+    match v {
+        Value::Fact(fp) => fp.ty.clone(),
+        Value::Ownership { .. } => Ty::Percent,
+        Value::Count { .. } | Value::Sum { .. } => Ty::Num,
+        Value::Shift { .. } => Ty::Date,
+        Value::Const(_) => Ty::Str,
+    }
+}
+
+fn leaf<'a>(tr: &mut Trace<'a>, env: &Env<'a>, holds: bool, fact: String, value: String, test: String, matched: Option<String>) -> Tri {
+    if tr.on {
+        if holds {
+            tr.evidence.push(Evidence { fact, value, test, matched });
+        } else if tr.first_false.is_none() {
+            let _ = env;
+            tr.first_false = Some(format!("{fact} = {value}, which is not {test}"));
+        }
+    }
+    Tri::from(holds)
+}
+
+/// Evaluates `c` (negated when `neg`), pushing negation down to the tests so that the
+/// evidence of a negated test reads as what held.
+#[allow(clippy::too_many_lines)]
+fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tri {
+    match c {
+        Cond::Const(b) => Tri::from(*b != neg),
+        Cond::Not(x) => cond(x, env, tr, !neg),
+        Cond::And(xs) | Cond::Or(xs) => {
+            let all_mode = matches!(c, Cond::And(_)) != neg;
+            junction(xs.len(), all_mode, tr, |i, tr| cond(&xs[i], env, tr, neg))
+        }
+        Cond::Compare { lhs, op, rhs, test } => {
+            let (Some(l), Some(r)) = (value(lhs, env, tr), value(rhs, env, tr)) else {
+                return Tri::Unknown;
+            };
+            let Some(b) = compare_vals(&l.val, *op, &r.val) else { return Tri::Unknown };
+            let holds = b != neg;
+            if !tr.on {
+                return Tri::from(holds);
+            }
+            let ty = value_ty(lhs);
+            let test = if neg { format!("{} {}", op.negate().symbol(), test.split_once(' ').map_or("", |x| x.1)) } else { test.to_string() };
+            let matched = l.detail.clone().or_else(|| match rhs {
+                Value::Const(_) => None,
+                _ => Some(format!("{} = {}", fact_text(rhs, env), r.val.display(&value_ty(rhs)))),
+            });
+            leaf(tr, env, holds, fact_text(lhs, env), l.val.display(&ty), test, matched)
+        }
+        Cond::In { value: v, set, how, negated } => {
+            let Some(got) = value(v, env, tr) else { return Tri::Unknown };
+            let found = lookup(set, *how, &got.val);
+            let holds = found.is_some() != (*negated != neg);
+            if !tr.on {
+                return Tri::from(holds);
+            }
+            let not = if *negated != neg { "not in" } else { "in" };
+            leaf(tr, env, holds, fact_text(v, env), got.val.display(&value_ty(v)), format!("{not} {}", set.name), found.map(|e| set.describe_entry(e)))
+        }
+        Cond::InFact { value: v, list, negated } => {
+            let Some(got) = value(v, env, tr) else { return Tri::Unknown };
+            let Some(Val::List(items)) = env.resolve(list, tr) else { return Tri::Unknown };
+            let found = (0..items.len()).find(|&i| items.get(i).and_then(|e| compare_vals(&got.val, CompareOp::Eq, &e)) == Some(true));
+            let holds = found.is_some() != (*negated != neg);
+            if !tr.on {
+                return Tri::from(holds);
+            }
+            let not = if *negated != neg { "not in" } else { "in" };
+            let lp = env.render(list, list.steps.len());
+            leaf(tr, env, holds, fact_text(v, env), got.val.display(&value_ty(v)), format!("{not} {lp}"), found.map(|i| format!("{lp}[{i}]")))
+        }
+        Cond::StartsWith { value: v, set } => {
+            let Some(got) = value(v, env, tr) else { return Tri::Unknown };
+            let text = match &got.val {
+                Val::Str(s) => Cow::Borrowed(*s),
+                Val::Hs(h) => Cow::Owned(h.digits().to_string()),
+                _ => return Tri::Unknown,
+            };
+            let found = set.entries.iter().position(|e| text.starts_with(e.key.as_str()));
+            let holds = found.is_some() != neg;
+            if !tr.on {
+                return Tri::from(holds);
+            }
+            let test = format!("{}starts with {}", if neg { "not " } else { "" }, set.name);
+            leaf(tr, env, holds, fact_text(v, env), text.into_owned(), test, found.map(|e| set.describe_entry(e)))
+        }
+        Cond::Present { path, missing } => {
+            // A presence test is never unknown: that is what it is for.
+            let mut quiet = Trace::default();
+            let present = env.resolve(path, &mut quiet).is_some();
+            let holds = (present != *missing) != neg;
+            if !tr.on {
+                return Tri::from(holds);
+            }
+            let shown = if present { "present" } else { "missing" };
+            let test = if (*missing) != neg { "is missing" } else { "is present" };
+            leaf(tr, env, holds, env.render(path, path.steps.len()), shown.into(), test.into(), None)
+        }
+        Cond::Truthy(path) => {
+            let Some(v) = env.resolve(path, tr) else { return Tri::Unknown };
+            let Val::Bool(b) = v else { return Tri::Unknown };
+            let holds = b != neg;
+            if !tr.on {
+                return Tri::from(holds);
+            }
+            leaf(tr, env, holds, env.render(path, path.steps.len()), b.to_string(), if neg { "is false".into() } else { "is true".into() }, None)
+        }
+        Cond::Quant { quantifier, slot, collection, body } => {
+            let Some(Val::List(list)) = env.resolve(collection, tr) else { return Tri::Unknown };
+            let (exists, body_neg) = match (quantifier, neg) {
+                (Quantifier::Any, false) | (Quantifier::None, true) => (true, neg != matches!(quantifier, Quantifier::None)),
+                (Quantifier::Any, true) | (Quantifier::None, false) => (false, true),
+                (Quantifier::All, false) => (false, false),
+                (Quantifier::All, true) => (true, true),
+            };
+            let witness = exists && !body_neg;
+            let r = junction(list.len(), !exists, tr, |i, tr| {
+                bind(env, *slot, collection, list, i);
+                let r = cond(body, env, tr, body_neg);
+                if witness && r == Tri::True && tr.on {
+                    if tr.witness.len() <= *slot {
+                        tr.witness.resize(*slot + 1, None);
+                    }
+                    if tr.witness[*slot].is_none() {
+                        tr.witness[*slot] = env.slots[*slot].clone();
+                    }
+                }
+                r
+            });
+            if r == Tri::False && tr.on && list.len() == 0 && tr.first_false.is_none() {
+                tr.first_false = Some(format!("{} is empty", env.render(collection, collection.steps.len())));
+            }
+            r
+        }
+    }
+}
+
+/// Kleene and (`all_mode`) or or over `n` operands, short-circuiting, keeping only
+/// the evidence and missing facts that bear on the result.
+fn junction<'a>(n: usize, all_mode: bool, tr: &mut Trace<'a>, mut each: impl FnMut(usize, &mut Trace<'a>) -> Tri) -> Tri {
+    let (ev0, mi0) = (tr.evidence.len(), tr.missing.len());
+    let mut result = if all_mode { Tri::True } else { Tri::False };
+    for i in 0..n {
+        let ev = tr.evidence.len();
+        let r = each(i, tr);
+        match (all_mode, r) {
+            (true, Tri::False) => {
+                tr.evidence.truncate(ev0);
+                tr.missing.truncate(mi0);
+                return Tri::False;
+            }
+            (false, Tri::True) => {
+                // Keep this operand's evidence only.
+                tr.evidence.drain(ev0..ev);
+                tr.missing.truncate(mi0);
+                return Tri::True;
+            }
+            (_, Tri::Unknown) => {
+                tr.evidence.truncate(ev);
+                result = Tri::Unknown;
+            }
+            (false, Tri::False) => tr.evidence.truncate(ev),
+            _ => {}
+        }
+    }
+    if result != Tri::True {
+        tr.evidence.truncate(ev0);
+    }
+    result
+}
+
+fn effective_as_of(s: &Shipment, o: &Options) -> Date {
+    o.as_of.unwrap_or(s.date)
+}
+
+struct Traced<'a> {
+    result: Tri,
+    trace: Trace<'a>,
+}
+
+fn run<'a>(c: &'a Cond, env: &mut Env<'a>, on: bool) -> Traced<'a> {
+    let mut trace = Trace { on, ..Trace::default() };
+    let result = cond(c, env, &mut trace, false);
+    Traced { result, trace }
+}
+
+fn message<'a>(rule: &'a Rule, env: &mut Env<'a>, witness: &[Option<Bound<'a>>]) -> String {
+    let mut out = String::new();
+    for seg in &rule.message {
+        match seg {
+            Segment::Text(t) => out.push_str(t),
+            Segment::Fact(fp) => {
+                let saved = std::mem::take(&mut env.slots);
+                env.slots = witness.to_vec();
+                let mut quiet = Trace::default();
+                match env.resolve(fp, &mut quiet) {
+                    Some(v) => out.push_str(&v.display(&fp.ty)),
+                    None => out.push_str("(not given)"),
+                }
+                env.slots = saved;
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates every rule of `rules` against `shipment`.
+#[must_use]
+#[allow(clippy::too_many_lines)]
+pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome {
+    let as_of = effective_as_of(shipment, opts);
+    let mut env = Env { shipment, as_of, rule: None, slots: vec![None; rules.slots] };
+    // Each regime's scope is decided once per shipment.
+    let scopes: Vec<Tri> = rules
+        .regimes
+        .iter()
+        .map(|g| g.scope.as_ref().map_or(Tri::True, |c| run(c, &mut env, false).result))
+        .collect();
+
+    let mut findings = Vec::new();
+    let mut relaxed = Vec::new();
+    let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut not_fired = Vec::new();
+
+    for (ri, rule) in rules.rules.iter().enumerate() {
+        let regime = &rules.regimes[rule.regime];
+        if !rule.effective.contains(as_of) {
+            if opts.explain {
+                not_fired.push(NotFired { rule: rule.id.clone(), regime: regime.name.clone(), reason: format!("not in force on {as_of} ({})", rule.effective.describe()) });
+            }
+            continue;
+        }
+        let scope = scopes[rule.regime];
+        if scope == Tri::False {
+            if opts.explain {
+                let why = regime.scope.as_ref().and_then(|c| run(c, &mut env, true).trace.first_false).unwrap_or_default();
+                not_fired.push(NotFired { rule: rule.id.clone(), regime: regime.name.clone(), reason: format!("outside the scope of regime {}: {why}", regime.name) });
+            }
+            continue;
+        }
+        env.rule = None;
+        let fast = run(&rule.when, &mut env, false).result;
+        let combined = match (scope, fast) {
+            (_, Tri::False) => Tri::False,
+            (Tri::True, r) => r,
+            _ => Tri::Unknown,
+        };
+        if combined == Tri::False {
+            if opts.explain {
+                let why = run(&rule.when, &mut env, true).trace.first_false.unwrap_or_else(|| "its condition does not hold".into());
+                not_fired.push(NotFired { rule: rule.id.clone(), regime: regime.name.clone(), reason: why });
+            }
+            continue;
+        }
+        let traced = run(&rule.when, &mut env, true);
+        let mut because = traced.trace.evidence;
+        let mut rule_missing = if combined == Tri::Unknown { traced.trace.missing } else { Vec::new() };
+        if scope == Tri::Unknown
+            && let Some(sc) = &regime.scope
+        {
+            let st = run(sc, &mut env, true);
+            for m in st.trace.missing {
+                if !rule_missing.contains(&m) {
+                    rule_missing.push(m);
+                }
+            }
+        } else if scope == Tri::True
+            && let Some(sc) = &regime.scope
+        {
+            // The scope is part of why the rule applies: show what brought the shipment in.
+            let st = run(sc, &mut env, true);
+            let mut ev = st.trace.evidence;
+            ev.append(&mut because);
+            because = ev;
+        }
+        let base = if combined == Tri::True { rule.verdict } else { Verdict::Review };
+        let msg = message(rule, &mut env, &traced.trace.witness);
+
+        // Exceptions.
+        env.rule = Some((&rule.id, &regime.name));
+        let mut notes = Vec::new();
+        let mut outcomes: Vec<(usize, Leaves)> = Vec::new();
+        for &xi in &rules.exceptions_by_rule[ri] {
+            let x = &rules.exceptions[xi];
+            if !x.effective.contains(as_of) {
+                continue;
+            }
+            let t = run(&x.when, &mut env, true);
+            let leaves_text = match x.leaves {
+                Leaves::Nothing => "nothing".to_string(),
+                Leaves::Verdict(v) => v.to_string(),
+            };
+            match t.result {
+                Tri::True => {
+                    outcomes.push((xi, x.leaves));
+                    notes.push(ExceptionNote { exception: x.id.clone(), citation: x.citation.clone().unwrap_or_default(), outcome: ExceptionOutcome::Applied, leaves: leaves_text, because: t.trace.evidence, missing: Vec::new() });
+                }
+                Tri::Unknown => {
+                    for m in &t.trace.missing {
+                        missing.entry(m.clone()).or_default().push(x.id.clone());
+                    }
+                    notes.push(ExceptionNote { exception: x.id.clone(), citation: x.citation.clone().unwrap_or_default(), outcome: ExceptionOutcome::Unknown, leaves: leaves_text, because: Vec::new(), missing: t.trace.missing });
+                }
+                Tri::False => {}
+            }
+        }
+        env.rule = None;
+        let severity = |l: Leaves| match l {
+            Leaves::Nothing => None,
+            Leaves::Verdict(v) => Some(v),
+        };
+        let mut conflict = None;
+        let final_verdict = if outcomes.is_empty() {
+            Some(base)
+        } else {
+            let mut distinct: Vec<Option<Verdict>> = outcomes.iter().map(|(_, l)| severity(*l)).collect();
+            distinct.sort();
+            distinct.dedup();
+            if distinct.len() > 1 {
+                conflict = Some(format!(
+                    "exceptions {} apply with different outcomes; the most severe is kept until the rules say which prevails",
+                    outcomes.iter().map(|(xi, l)| format!("{} (leaves {})", rules.exceptions[*xi].id, match l { Leaves::Nothing => "nothing".to_string(), Leaves::Verdict(v) => v.to_string() })).collect::<Vec<_>>().join(" and ")
+                ));
+            }
+            // Fail closed: the most severe outcome stands, and never more than the rule said.
+            distinct.last().copied().flatten().map(|v| v.min(base))
+        };
+        for m in &rule_missing {
+            missing.entry(m.clone()).or_default().push(rule.id.clone());
+        }
+        let finding = Finding {
+            rule: rule.id.clone(),
+            regime: regime.name.clone(),
+            verdict: final_verdict.unwrap_or(base),
+            citation: rule.citation.clone().unwrap_or_default(),
+            message: msg,
+            because,
+            missing: rule_missing,
+            exceptions: notes,
+            relaxed_from: match final_verdict {
+                Some(v) if v != base => Some(base),
+                None => Some(base),
+                _ => None,
+            },
+            conflict,
+        };
+        if final_verdict.is_some() {
+            findings.push(finding);
+        } else {
+            relaxed.push(finding);
+        }
+    }
+
+    // Missing facts that only relaxed findings needed cannot change the verdict.
+    let relaxed_ids: Vec<&str> = relaxed.iter().map(|f| f.rule.as_str()).collect();
+    let missing: Vec<Missing> = missing
+        .into_iter()
+        .filter_map(|(fact, mut needed_by)| {
+            needed_by.retain(|r| !relaxed_ids.contains(&r.as_str()));
+            needed_by.dedup();
+            (!needed_by.is_empty()).then_some(Missing { fact, needed_by })
+        })
+        .collect();
+    findings.sort_by(|a, b| b.verdict.cmp(&a.verdict));
+    let verdict = findings.iter().map(|f| f.verdict).max().unwrap_or(if missing.is_empty() { Verdict::Clear } else { Verdict::Review });
+    Outcome {
+        shipment: shipment.id.0.clone(),
+        as_of,
+        verdict,
+        rules_digest: rules.digest.clone(),
+        facts_digest: shipment.digest(),
+        findings,
+        missing,
+        relaxed,
+        not_fired: opts.explain.then_some(not_fired),
+    }
+}

@@ -1,0 +1,398 @@
+//! Loading list data (CSV, YAML, JSON, OFAC SDN) into indexed sets, each entry checked
+//! against the list's kind and every problem located at its line in the data file.
+
+use crate::compile::{Entry, ListKind, ListSet, SetIndex, normalize_name};
+use crate::diagnostics::{Code, Problem};
+use crate::source::SourceFile;
+use crate::types::{CountryCode, Eccn, HsCode};
+
+/// Largest data file accepted, in bytes.
+pub const MAX_DATA_BYTES: usize = 64 * 1024 * 1024;
+
+/// Data file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// CSV with a header row.
+    Csv,
+    /// A YAML sequence of strings or objects.
+    Yaml,
+    /// A JSON array of strings or objects.
+    Json,
+    /// OFAC's `sdn.csv`: no header, 12 columns, `-0-` for null.
+    OfacSdn,
+}
+
+impl Format {
+    /// The format from its keyword.
+    #[must_use]
+    pub fn from_name(s: &str) -> Option<Format> {
+        Some(match s {
+            "csv" => Format::Csv,
+            "yaml" => Format::Yaml,
+            "json" => Format::Json,
+            "ofac_sdn" => Format::OfacSdn,
+            _ => return None,
+        })
+    }
+
+    /// The format a file name suggests.
+    #[must_use]
+    pub fn from_extension(path: &str) -> Option<Format> {
+        let ext = path.rsplit('.').next()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "csv" => Format::Csv,
+            "yaml" | "yml" => Format::Yaml,
+            "json" => Format::Json,
+            _ => return None,
+        })
+    }
+}
+
+/// An entry read from a data file, before indexing.
+#[derive(Debug, Clone)]
+pub struct RawEntry {
+    /// The key as written.
+    pub key: String,
+    /// The entity id (entity lists).
+    pub id: Option<String>,
+    /// Other columns.
+    pub attrs: Vec<(String, String)>,
+    /// `file:line`.
+    pub origin: String,
+    /// Byte range of the entry in its file, for diagnostics.
+    pub at: (usize, usize),
+}
+
+/// Columns shown in evidence for an entry; long free text is left out.
+fn cited_attr(name: &str) -> bool {
+    !matches!(
+        name,
+        "description" | "name" | "code" | "remarks" | "title" | "notes" | "note"
+    )
+}
+
+/// Reads the entries of one data file.
+pub fn read_entries(
+    file: &SourceFile,
+    format: Format,
+    column: Option<&str>,
+) -> Result<Vec<RawEntry>, Vec<Problem>> {
+    if file.text.len() > MAX_DATA_BYTES {
+        return Err(vec![Problem::whole(
+            Code::Limit,
+            Some(&file.name),
+            format!(
+                "the data file is {} bytes, more than the limit of {MAX_DATA_BYTES}",
+                file.text.len()
+            ),
+        )]);
+    }
+    match format {
+        Format::Csv => read_csv(file, column),
+        Format::OfacSdn => read_ofac_sdn(file),
+        Format::Yaml | Format::Json => read_structured(file, format, column),
+    }
+}
+
+fn line_end(text: &str, start: usize) -> usize {
+    text[start.min(text.len())..]
+        .find('\n')
+        .map_or(text.len(), |n| start + n)
+}
+
+fn read_csv(file: &SourceFile, column: Option<&str>) -> Result<Vec<RawEntry>, Vec<Problem>> {
+    let text = file.text.strip_prefix('\u{feff}').unwrap_or(&file.text);
+    let bom = file.text.len() - text.len();
+    let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers = match rdr.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(vec![csv_problem(file, bom, &e)]),
+    };
+    let names: Vec<&str> = headers.iter().map(str::trim).collect();
+    let key_col = match column {
+        Some(c) => names.iter().position(|n| *n == c).ok_or_else(|| {
+            vec![
+                Problem::in_file(Code::DataFile, file, bom, line_end(&file.text, bom), format!("the data file has no column `{c}`"))
+                    .label("header row")
+                    .help(format!("its columns are: {}", names.join(", "))),
+            ]
+        })?,
+        None => names
+            .iter()
+            .position(|n| matches!(*n, "code" | "name" | "country" | "entry"))
+            .unwrap_or(0),
+    };
+    let id_col = names.iter().position(|n| *n == "id");
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(csv_problem(file, bom, &e));
+                break;
+            }
+        };
+        let pos = rec.position().map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0)) + bom;
+        let line = rec.position().map_or(0, csv::Position::line);
+        let key = rec.get(key_col).unwrap_or("").trim().to_string();
+        let attrs = rec
+            .iter()
+            .enumerate()
+            .filter(|(i, v)| *i != key_col && Some(*i) != id_col && !v.trim().is_empty())
+            .filter_map(|(i, v)| {
+                let n = names.get(i)?;
+                cited_attr(n).then(|| ((*n).to_string(), v.trim().to_string()))
+            })
+            .collect();
+        out.push(RawEntry {
+            key,
+            id: id_col.and_then(|c| rec.get(c)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            attrs,
+            origin: format!("{}:{line}", file.name),
+            at: (pos, line_end(&file.text, pos)),
+        });
+    }
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
+fn csv_problem(file: &SourceFile, bom: usize, e: &csv::Error) -> Problem {
+    let pos = e
+        .position()
+        .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0))
+        + bom;
+    Problem::in_file(Code::DataFile, file, pos, line_end(&file.text, pos), format!("malformed CSV: {e}"))
+        .label("this row")
+        .help("every row has as many fields as the header; quote fields that contain commas")
+}
+
+/// OFAC nulls are `-0-`, often with a trailing space.
+fn ofac_field(s: &str) -> Option<&str> {
+    let t = s.trim();
+    (t != "-0-" && !t.is_empty()).then_some(t)
+}
+
+fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(false)
+        .from_reader(file.text.as_bytes());
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| vec![csv_problem(file, 0, &e)])?;
+        let pos = rec.position().map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
+        let line = rec.position().map_or(0, csv::Position::line);
+        let at = (pos, line_end(&file.text, pos));
+        if rec.len() != 12 {
+            return Err(vec![
+                Problem::in_file(Code::DataFile, file, at.0, at.1, format!("an OFAC SDN row has 12 fields, this one has {}", rec.len()))
+                    .label("this row")
+                    .help("the columns are ent_num, SDN_Name, SDN_Type, Program, Title, Call_Sign, Vess_type, Tonnage, GRT, Vess_flag, Vess_owner, Remarks"),
+            ]);
+        }
+        let (Some(id), Some(name)) = (ofac_field(&rec[0]), ofac_field(&rec[1])) else {
+            return Err(vec![
+                Problem::in_file(Code::DataFile, file, at.0, at.1, "an OFAC SDN row without ent_num or name")
+                    .label("this row"),
+            ]);
+        };
+        if !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(vec![
+                Problem::in_file(Code::DataFile, file, at.0, at.1, format!("`{id}` is not an OFAC ent_num (a number)"))
+                    .label("this row")
+                    .help("is this OFAC's sdn.csv? It has no header row"),
+            ]);
+        }
+        let mut attrs = vec![("ent_num".to_string(), id.to_string())];
+        if let Some(t) = ofac_field(&rec[2]) {
+            attrs.push(("type".into(), t.to_string()));
+        }
+        if let Some(p) = ofac_field(&rec[3]) {
+            attrs.push(("programs".into(), p.split("] [").collect::<Vec<_>>().join(", ")));
+        }
+        out.push(RawEntry {
+            key: name.to_string(),
+            id: Some(id.to_string()),
+            attrs,
+            origin: format!("{}:{line}", file.name),
+            at,
+        });
+    }
+    Ok(out)
+}
+
+fn read_structured(
+    file: &SourceFile,
+    format: Format,
+    column: Option<&str>,
+) -> Result<Vec<RawEntry>, Vec<Problem>> {
+    let value: serde_yaml::Value = match format {
+        Format::Json => serde_json::from_str::<serde_json::Value>(&file.text)
+            .map_err(|e| {
+                let off = offset_of(&file.text, e.line(), e.column());
+                vec![Problem::in_file(Code::DataFile, file, off, off + 1, format!("malformed JSON: {e}")).label("here")]
+            })
+            .and_then(|j| {
+                serde_yaml::to_value(j).map_err(|e| {
+                    vec![Problem::whole(Code::DataFile, Some(&file.name), e.to_string())]
+                })
+            })?,
+        _ => serde_yaml::from_str(&file.text).map_err(|e| {
+            let off = e.location().map_or(0, |l| l.index());
+            vec![Problem::in_file(Code::DataFile, file, off, line_end(&file.text, off), format!("malformed YAML: {e}")).label("here")]
+        })?,
+    };
+    let serde_yaml::Value::Sequence(seq) = value else {
+        return Err(vec![
+            Problem::in_file(Code::DataFile, file, 0, line_end(&file.text, 0), "a list data file holds a sequence of entries")
+                .label("not a sequence")
+                .help("write `- RU` lines (YAML) or `[\"RU\"]` (JSON), or objects with a `code` or `name` field"),
+        ]);
+    };
+    let key_field = column.unwrap_or("");
+    let mut out = Vec::new();
+    for (n, v) in seq.iter().enumerate() {
+        let origin = format!("{}[{n}]", file.name);
+        let scalar = |v: &serde_yaml::Value| match v {
+            serde_yaml::Value::String(s) => Some(s.clone()),
+            serde_yaml::Value::Number(x) => Some(x.to_string()),
+            serde_yaml::Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let entry = match v {
+            serde_yaml::Value::Mapping(m) => {
+                let get = |k: &str| m.get(k).and_then(scalar);
+                let key = if key_field.is_empty() {
+                    get("code").or_else(|| get("name")).or_else(|| get("country"))
+                } else {
+                    get(key_field)
+                };
+                key.map(|key| RawEntry {
+                    key,
+                    id: get("id"),
+                    attrs: m
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            let k = k.as_str()?;
+                            (cited_attr(k) && k != key_field && k != "id")
+                                .then(|| scalar(v).map(|s| (k.to_string(), s)))
+                                .flatten()
+                        })
+                        .collect(),
+                    origin: origin.clone(),
+                    at: (0, 0),
+                })
+            }
+            other => scalar(other).map(|key| RawEntry {
+                key,
+                id: None,
+                attrs: Vec::new(),
+                origin: origin.clone(),
+                at: (0, 0),
+            }),
+        };
+        match entry {
+            Some(e) => out.push(e),
+            None => {
+                return Err(vec![Problem::whole(
+                    Code::DataFile,
+                    Some(&file.name),
+                    format!("entry {n} has no `{}` value", if key_field.is_empty() { "code` or `name" } else { key_field }),
+                )]);
+            }
+        }
+    }
+    // Structured files have no byte positions per entry: locate each by searching its key.
+    let mut from = 0;
+    for e in &mut out {
+        if let Some(i) = file.text[from..].find(&e.key) {
+            e.at = (from + i, from + i + e.key.len());
+            from += i;
+        }
+    }
+    Ok(out)
+}
+
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (start + column.saturating_sub(1)).min(text.len())
+}
+
+/// Reads an OFAC `alt.csv` alias file: (ent_num, alias name, byte range).
+pub fn read_ofac_aliases(file: &SourceFile) -> Result<Vec<(String, String, (usize, usize))>, Vec<Problem>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(file.text.as_bytes());
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| vec![csv_problem(file, 0, &e)])?;
+        let pos = rec.position().map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
+        let at = (pos, line_end(&file.text, pos));
+        match (rec.get(0).and_then(ofac_field), rec.get(3).and_then(ofac_field)) {
+            (Some(id), Some(name)) => out.push((id.to_string(), name.to_string(), at)),
+            _ => {
+                return Err(vec![
+                    Problem::in_file(Code::DataFile, file, at.0, at.1, "an OFAC alias row needs ent_num (1st field) and the alias name (4th field)")
+                        .label("this row"),
+                ]);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks a raw entry against the list kind and returns its canonical key.
+pub fn canonical_key(kind: ListKind, key: &str) -> Result<String, String> {
+    match kind {
+        ListKind::Country => CountryCode::parse(key).map(|c| c.to_string()),
+        ListKind::Hs => HsCode::parse(key).map(|h| h.digits().to_string()),
+        ListKind::Eccn => Eccn::parse(key).map(|e| e.to_string()),
+        ListKind::Str => Ok(key.to_string()),
+        ListKind::Entity => {
+            if normalize_name(key).is_empty() {
+                Err(format!("`{key}` is not a name"))
+            } else {
+                Ok(key.to_string())
+            }
+        }
+    }
+}
+
+/// Builds the index of a set from checked entries (`canonical` keys in entry order).
+#[must_use]
+pub fn build_index(kind: ListKind, entries: &[Entry], canonical: &[String], ids: &[Option<String>]) -> SetIndex {
+    let mut index = SetIndex::default();
+    for (i, key) in canonical.iter().enumerate() {
+        match kind {
+            ListKind::Hs => {
+                index.hs.entry(key.as_str().into()).or_insert(i);
+            }
+            ListKind::Entity => {
+                index.names.entry(normalize_name(key).into()).or_insert(i);
+                if let Some(Some(id)) = ids.get(i) {
+                    index.exact.entry(id.as_str().into()).or_insert(i);
+                }
+            }
+            _ => {
+                index.exact.entry(key.as_str().into()).or_insert(i);
+            }
+        }
+    }
+    debug_assert_eq!(entries.len(), canonical.len());
+    index
+}
+
+/// Adds aliases to an entity set's name index.
+pub fn add_aliases(set: &mut ListSet, aliases: &[(usize, String)]) {
+    for (entry, alias) in aliases {
+        set.index
+            .names
+            .entry(normalize_name(alias).into())
+            .or_insert(*entry);
+    }
+}

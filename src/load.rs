@@ -1,0 +1,199 @@
+//! Finding and reading rule files and their data files: from a directory or file on
+//! disk, or from the rule set bundled into the binary.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use include_dir::{Dir, include_dir};
+use sha2::{Digest as _, Sha256};
+
+use crate::compile::RuleSet;
+use crate::diagnostics::{Code, Problem, Problems};
+use crate::source::SourceMap;
+
+/// The rule files and list data shipped with rulecheck.
+static BUNDLED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/rules");
+
+/// Extension of rule files.
+pub const RULE_EXTENSION: &str = "rules";
+
+/// Largest rule file accepted, in bytes.
+pub const MAX_RULE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Where rule files and their data come from.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// The bundled `rules/` directory.
+    Bundled,
+    /// A directory or a single rule file on disk.
+    Disk(PathBuf),
+}
+
+impl Origin {
+    /// Lists rule files (names as shown to users), sorted for a stable order.
+    fn rule_files(&self) -> Result<Vec<String>, Problem> {
+        let mut out = Vec::new();
+        match self {
+            Origin::Bundled => collect_bundled(&BUNDLED, &mut out),
+            Origin::Disk(p) => {
+                if p.is_file() {
+                    out.push(p.display().to_string());
+                } else if p.is_dir() {
+                    collect_disk(p, &mut out).map_err(|e| {
+                        Problem::whole(Code::Io, Some(&p.display().to_string()), format!("cannot read the rules directory: {e}"))
+                    })?;
+                } else {
+                    return Err(Problem::whole(
+                        Code::Io,
+                        Some(&p.display().to_string()),
+                        "no such rule file or directory",
+                    ));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Reads a file by the name `rule_files` gave or a data path resolved from it.
+    pub fn read(&self, name: &str) -> Result<Arc<str>, String> {
+        let bytes = match self {
+            Origin::Bundled => BUNDLED
+                .get_file(name.strip_prefix("rules/").unwrap_or(name))
+                .map(|f| f.contents().to_vec())
+                .ok_or_else(|| "no such file in the bundled rules".to_string())?,
+            Origin::Disk(_) => {
+                let meta = std::fs::metadata(name).map_err(|e| e.to_string())?;
+                if meta.len() > crate::lists::MAX_DATA_BYTES as u64 {
+                    return Err(format!("the file is {} bytes, more than the limit", meta.len()));
+                }
+                std::fs::read(name).map_err(|e| e.to_string())?
+            }
+        };
+        String::from_utf8(bytes)
+            .map(Arc::from)
+            .map_err(|e| format!("the file is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+    }
+
+    /// Resolves a data path written in `rule_file` relative to that file's directory.
+    #[must_use]
+    pub fn resolve(&self, rule_file: &str, data: &str) -> String {
+        let dir = Path::new(rule_file).parent().unwrap_or(Path::new(""));
+        let joined = dir.join(data);
+        // Normalise `a/b/../c` so that bundled lookups work and names stay readable.
+        let mut parts: Vec<String> = Vec::new();
+        for c in joined.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    if parts.last().is_some_and(|p| p != "..") {
+                        parts.pop();
+                    } else {
+                        parts.push("..".into());
+                    }
+                }
+                std::path::Component::CurDir => {}
+                other => parts.push(other.as_os_str().to_string_lossy().into_owned()),
+            }
+        }
+        let s = parts.join("/");
+        if joined.is_absolute() && !s.starts_with('/') {
+            format!("/{s}")
+        } else {
+            s
+        }
+    }
+}
+
+fn collect_bundled(dir: &Dir<'static>, out: &mut Vec<String>) {
+    for f in dir.files() {
+        if f.path().extension().is_some_and(|e| e == RULE_EXTENSION) {
+            out.push(format!("rules/{}", f.path().display()));
+        }
+    }
+    for d in dir.dirs() {
+        collect_bundled(d, out);
+    }
+}
+
+fn collect_disk(dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let p = entry?.path();
+        if p.is_dir() {
+            collect_disk(&p, out)?;
+        } else if p.extension().is_some_and(|e| e == RULE_EXTENSION) {
+            out.push(p.display().to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Hashes file names and contents in a stable order.
+#[derive(Default)]
+pub struct DigestBuilder(Vec<(String, Arc<str>)>);
+
+impl DigestBuilder {
+    /// Adds one file.
+    pub fn add(&mut self, name: &str, text: &Arc<str>) {
+        self.0.push((name.to_string(), Arc::clone(text)));
+    }
+
+    /// `sha256:` over all files, sorted by name.
+    #[must_use]
+    pub fn finish(mut self) -> String {
+        self.0.sort_by(|a, b| a.0.cmp(&b.0));
+        self.0.dedup_by(|a, b| a.0 == b.0);
+        let mut h = Sha256::new();
+        for (name, text) in &self.0 {
+            // Digest the name relative to the rule root so the same rules digest the
+            // same wherever they are checked out.
+            let rel = name.rsplit_once("rules/").map_or(name.as_str(), |(_, r)| r);
+            h.update(rel.len().to_le_bytes());
+            h.update(rel.as_bytes());
+            h.update(text.len().to_le_bytes());
+            h.update(text.as_bytes());
+        }
+        format!("sha256:{:x}", h.finalize())
+    }
+}
+
+/// Loads, parses, checks and compiles a rule set.
+pub fn load(origin: &Origin) -> Result<(RuleSet, Vec<Problem>), Problems> {
+    let files = origin.rule_files().map_err(Problems::from)?;
+    if files.is_empty() {
+        return Err(Problem::whole(
+            Code::Io,
+            match origin {
+                Origin::Disk(p) => Some(p.to_str().unwrap_or("rules")),
+                Origin::Bundled => None,
+            },
+            format!("no rule files (`*.{RULE_EXTENSION}`) found"),
+        )
+        .into());
+    }
+    let mut sources = SourceMap::default();
+    let mut problems = Problems::default();
+    let mut parsed = Vec::new();
+    for name in &files {
+        let text = match origin.read(name) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(Problem::whole(Code::Io, Some(name), format!("cannot read the rule file: {e}")));
+                continue;
+            }
+        };
+        if text.len() > MAX_RULE_BYTES {
+            problems.push(Problem::whole(
+                Code::Limit,
+                Some(name),
+                format!("the rule file is {} bytes, more than the limit of {MAX_RULE_BYTES}", text.len()),
+            ));
+            continue;
+        }
+        let id = sources.add(name.clone(), text);
+        match crate::parser::parse_file(id, sources.file(id)) {
+            Ok(f) => parsed.push((id, f)),
+            Err(ps) => problems.0.extend(ps),
+        }
+    }
+    crate::check::check(origin, sources, parsed, problems)
+}

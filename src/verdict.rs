@@ -1,0 +1,123 @@
+//! The result of evaluating a shipment: its verdict, findings with evidence and
+//! citations, missing facts, and (on request) why the other rules did not fire.
+
+use serde::Serialize;
+
+use crate::types::{Date, Verdict};
+
+/// Everything decided about one shipment; serialises to the JSON output contract.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Outcome {
+    /// Shipment id.
+    pub shipment: String,
+    /// The date rules were evaluated as of.
+    pub as_of: Date,
+    /// The most severe finding, or `clear`.
+    pub verdict: Verdict,
+    /// Identifies the rule set and list data.
+    pub rules_digest: String,
+    /// Identifies the facts.
+    pub facts_digest: String,
+    /// Findings, most severe first, then in rule order.
+    pub findings: Vec<Finding>,
+    /// Facts that were needed but absent, with the rules that needed them.
+    pub missing: Vec<Missing>,
+    /// Rules that held but an exception lifted entirely.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub relaxed: Vec<Finding>,
+    /// With `--explain`: why each rule in force did not fire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_fired: Option<Vec<NotFired>>,
+}
+
+/// One rule that applies to the shipment.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Finding {
+    /// Rule id.
+    pub rule: String,
+    /// Regime name.
+    pub regime: String,
+    /// The verdict this finding gives (after exceptions).
+    pub verdict: Verdict,
+    /// The legal basis.
+    pub citation: String,
+    /// The rule's message with facts filled in.
+    pub message: String,
+    /// The tests that held, with fact, value and matched entry.
+    pub because: Vec<Evidence>,
+    /// Facts whose absence left the rule undecided (the finding is then `review`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    /// Exceptions that were considered for this rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<ExceptionNote>,
+    /// The verdict of the rule before exceptions relaxed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relaxed_from: Option<Verdict>,
+    /// Set when two exceptions apply with different outcomes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<String>,
+}
+
+/// One test that held.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Evidence {
+    /// The concrete fact path, e.g. `items[1].hs_code`.
+    pub fact: String,
+    /// Its value.
+    pub value: String,
+    /// The test as written, e.g. `in chpl`.
+    pub test: String,
+    /// The list entry or constant it matched, with the list's provenance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<String>,
+}
+
+/// An exception considered for a finding.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ExceptionNote {
+    /// Exception id.
+    pub exception: String,
+    /// Its legal basis.
+    pub citation: String,
+    /// `applied`, `not_applied` or `unknown`.
+    pub outcome: ExceptionOutcome,
+    /// What it leaves when applied: `nothing` or a verdict.
+    pub leaves: String,
+    /// The tests that held, when applied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub because: Vec<Evidence>,
+    /// Facts whose absence kept it from applying.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+}
+
+/// Whether an exception applied.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionOutcome {
+    /// Its condition held: it relaxed the rule.
+    Applied,
+    /// Its condition was unknown: it does not apply (fail closed).
+    Unknown,
+}
+
+/// A fact that was needed but absent.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Missing {
+    /// The fact path.
+    pub fact: String,
+    /// Rules (and exceptions) that needed it.
+    pub needed_by: Vec<String>,
+}
+
+/// Why a rule did not fire.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NotFired {
+    /// Rule id.
+    pub rule: String,
+    /// Regime name.
+    pub regime: String,
+    /// The reason, in words.
+    pub reason: String,
+}
