@@ -67,13 +67,19 @@ pub fn check(
     // Lists.
     let mut list_map: HashMap<String, Arc<ListSet>> = HashMap::new();
     let mut lists = Vec::new();
+    let mut failed_lists = HashSet::new();
     for d in &decls {
-        if let Decl::List(l) = d
-            && let Some(set) = load_list(l, origin, &mut sources, &mut digest, &mut problems)
-        {
-            let set = Arc::new(set);
-            list_map.entry(l.name.name.clone()).or_insert_with(|| Arc::clone(&set));
-            lists.push(set);
+        if let Decl::List(l) = d {
+            match load_list(l, origin, &mut sources, &mut digest, &mut problems) {
+                Some(set) => {
+                    let set = Arc::new(set);
+                    list_map.entry(l.name.name.clone()).or_insert_with(|| Arc::clone(&set));
+                    lists.push(set);
+                }
+                None => {
+                    failed_lists.insert(l.name.name.clone());
+                }
+            }
         }
     }
 
@@ -90,12 +96,14 @@ pub fn check(
         sources: &sources,
         schema,
         lists: list_map,
+        failed_lists,
         predicates,
         recursive,
         problems: Vec::new(),
         slots: 0,
         next_slot: 0,
         rule_vars: Vec::new(),
+        closed_vars: Vec::new(),
         inline_depth: 0,
         in_exception: false,
     };
@@ -522,12 +530,15 @@ struct Cx<'a> {
     sources: &'a SourceMap,
     schema: Schema,
     lists: HashMap<String, Arc<ListSet>>,
+    /// Declared lists that failed to load: already reported, so uses stay quiet.
+    failed_lists: HashSet<String>,
     predicates: HashMap<String, &'a ast::Predicate>,
     recursive: HashSet<String>,
     problems: Vec<Problem>,
     slots: usize,
     next_slot: usize,
     rule_vars: Vec<(String, usize, Ty)>,
+    closed_vars: Vec<String>,
     inline_depth: usize,
     in_exception: bool,
 }
@@ -586,6 +597,7 @@ impl Cx<'_> {
     fn start(&mut self) {
         self.next_slot = 0;
         self.rule_vars.clear();
+        self.closed_vars.clear();
     }
 
     fn new_slot(&mut self) -> usize {
@@ -883,6 +895,16 @@ impl Cx<'_> {
             self.err(Code::Type, first.span, format!("`{}` is a list, not a fact", first.name), "a list", Some(format!("test membership: `<fact> in {}`", first.name)));
             return;
         }
+        if self.closed_vars.contains(&first.name) {
+            self.err(
+                Code::UnknownFact,
+                first.span,
+                format!("`{}` is not defined here: it is bound only inside the `where` test of its quantifier", first.name),
+                "out of its quantifier",
+                Some(format!("the test after `where` is one test; to test several things of `{}`, put them in parentheses: `where (... and ...)`", first.name)),
+            );
+            return;
+        }
         let mut candidates: Vec<String> = self.schema.names(Kind::Shipment);
         candidates.extend(scope.vars.iter().map(|(n, _)| n.clone()));
         candidates.extend(self.predicates.keys().cloned());
@@ -930,6 +952,7 @@ impl Cx<'_> {
                 match self.bind(var, collection, scope) {
                     Some((slot, coll, inner)) => {
                         let body = self.cond(body, &inner);
+                        self.closed_vars.push(var.name.clone());
                         Cond::Quant { quantifier: *quantifier, slot, collection: coll, body: Box::new(body) }
                     }
                     None => Cond::Const(false),
@@ -1053,7 +1076,7 @@ impl Cx<'_> {
             return None;
         }
         if let SetRef::Named(path) = set
-            && (path.segments.len() > 1 || !self.lists.contains_key(&path.segments[0].name))
+            && (path.segments.len() > 1 || !self.lists.contains_key(&path.segments[0].name) && !self.failed_lists.contains(&path.segments[0].name))
             && (path.segments.len() > 1 || scope.get(&path.segments[0].name).is_some() || self.schema.field(Kind::Shipment, &path.segments[0].name).is_some())
         {
             let list = self.path(path, scope)?;
@@ -1107,6 +1130,7 @@ impl Cx<'_> {
                 }
                 match self.lists.get(&n.name) {
                 Some(s) => Some(Arc::clone(s)),
+                None if self.failed_lists.contains(&n.name) => None,
                 None => {
                     let mut names: Vec<&str> = self.lists.keys().map(String::as_str).collect();
                     names.sort_unstable();

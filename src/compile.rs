@@ -422,16 +422,14 @@ impl ListSet {
         let Some(e) = self.entries.get(i) else {
             return String::new();
         };
-        let mut s = e.key.clone();
+        let mut s = format!("entry {}", e.key);
         for (k, v) in &e.attrs {
             s.push_str(&format!(", {k} {v}"));
         }
-        if !self.inline {
-            s.push_str(&format!(" in {}", self.name));
-            let p = self.provenance();
-            if !p.is_empty() {
-                s.push_str(&format!(" ({p})"));
-            }
+        let p = self.provenance();
+        if !p.is_empty() {
+            s.push_str("; ");
+            s.push_str(&p);
         }
         s
     }

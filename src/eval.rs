@@ -686,7 +686,9 @@ fn junction<'a>(n: usize, all_mode: bool, tr: &mut Trace<'a>, mut each: impl FnM
             _ => {}
         }
     }
-    if result != Tri::True {
+    // An undecided conjunction keeps the evidence of the parts that held: a reviewer
+    // sees what is known as well as what is missing.
+    if result == Tri::False {
         tr.evidence.truncate(ev0);
     }
     result
@@ -819,9 +821,8 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
                     notes.push(ExceptionNote { exception: x.id.clone(), citation: x.citation.clone().unwrap_or_default(), outcome: ExceptionOutcome::Applied, leaves: leaves_text, because: t.trace.evidence, missing: Vec::new() });
                 }
                 Tri::Unknown => {
-                    for m in &t.trace.missing {
-                        missing.entry(m.clone()).or_default().push(x.id.clone());
-                    }
+                    // Fail closed: an undecided exception does not apply. Its missing facts
+                    // are told in the finding; they do not make the verdict undecided.
                     notes.push(ExceptionNote { exception: x.id.clone(), citation: x.citation.clone().unwrap_or_default(), outcome: ExceptionOutcome::Unknown, leaves: leaves_text, because: Vec::new(), missing: t.trace.missing });
                 }
                 Tri::False => {}

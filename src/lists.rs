@@ -172,11 +172,16 @@ fn ofac_field(s: &str) -> Option<&str> {
     (t != "-0-" && !t.is_empty()).then_some(t)
 }
 
+/// OFAC's files end with a DOS end-of-file mark (0x1A) after the last line.
+fn without_eof_mark(text: &str) -> &str {
+    text.trim_end_matches(['\u{1a}', '\r', '\n'])
+}
+
 fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
-        .flexible(false)
-        .from_reader(file.text.as_bytes());
+        .flexible(true)
+        .from_reader(without_eof_mark(&file.text).as_bytes());
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| vec![csv_problem(file, 0, &e)])?;
@@ -327,7 +332,7 @@ pub fn read_ofac_aliases(file: &SourceFile) -> Result<Vec<(String, String, (usiz
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(file.text.as_bytes());
+        .from_reader(without_eof_mark(&file.text).as_bytes());
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| vec![csv_problem(file, 0, &e)])?;

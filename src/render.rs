@@ -30,7 +30,21 @@ fn verdict_word(v: Verdict, color: bool) -> String {
 }
 
 fn evidence_line(e: &Evidence) -> String {
-    let mut s = format!("{} = {} {}", e.fact, e.value, e.test);
+    let test = if let Some(list) = e.test.strip_prefix("not in ") {
+        format!("∉ {list}")
+    } else if let Some(list) = e.test.strip_prefix("in ") {
+        format!("∈ {list}")
+    } else {
+        e.test.clone()
+    };
+    let mut s = if e.test.starts_with("is ") {
+        // Presence and true/false tests read as a sentence.
+        format!("{} {}", e.fact, e.test)
+    } else if e.test.strip_prefix("== ") == Some(e.value.as_str()) {
+        format!("{} = {}", e.fact, e.value)
+    } else {
+        format!("{} = {} {test}", e.fact, e.value)
+    };
     if let Some(m) = &e.matched {
         let _ = write!(s, " ({m})");
     }
