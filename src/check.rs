@@ -55,9 +55,16 @@ pub fn check(
         if let Some(first) = seen.get(&(ns, ident.name.clone())) {
             let loc = sources.location(*first);
             problems.push(
-                Problem::at(Code::Duplicate, &sources, ident.span, format!("{what} `{}` is declared twice", ident.name))
-                    .label("declared again here")
-                    .help(format!("the first declaration is at {loc}; ids and names must be unique")),
+                Problem::at(
+                    Code::Duplicate,
+                    &sources,
+                    ident.span,
+                    format!("{what} `{}` is declared twice", ident.name),
+                )
+                .label("declared again here")
+                .help(format!(
+                    "the first declaration is at {loc}; ids and names must be unique"
+                )),
             );
         } else {
             seen.insert((ns, ident.name.clone()), ident.span);
@@ -73,7 +80,9 @@ pub fn check(
             match load_list(l, origin, &mut sources, &mut digest, &mut problems) {
                 Some(set) => {
                     let set = Arc::new(set);
-                    list_map.entry(l.name.name.clone()).or_insert_with(|| Arc::clone(&set));
+                    list_map
+                        .entry(l.name.name.clone())
+                        .or_insert_with(|| Arc::clone(&set));
                     lists.push(set);
                 }
                 None => {
@@ -119,7 +128,9 @@ pub fn check(
     let mut regime_index: HashMap<String, usize> = HashMap::new();
     for d in &decls {
         if let Decl::Regime(r) = d {
-            regime_index.entry(r.name.name.clone()).or_insert(regimes.len());
+            regime_index
+                .entry(r.name.name.clone())
+                .or_insert(regimes.len());
             regimes.push(cx.regime(r));
         }
     }
@@ -168,7 +179,12 @@ pub fn check(
     ))
 }
 
-fn declare_fact(schema: &mut Schema, f: &ast::FactDecl, sources: &SourceMap, problems: &mut Problems) {
+fn declare_fact(
+    schema: &mut Schema,
+    f: &ast::FactDecl,
+    sources: &SourceMap,
+    problems: &mut Problems,
+) {
     let segs = &f.path.segments;
     let Some((last, parents)) = segs.split_last() else {
         return;
@@ -178,13 +194,24 @@ fn declare_fact(schema: &mut Schema, f: &ast::FactDecl, sources: &SourceMap, pro
         match schema.field(kind, &s.name) {
             Some((_, Ty::Obj(k))) => kind = k,
             Some((_, Ty::List(t))) if matches!(*t, Ty::Obj(_)) => {
-                let Ty::Obj(k) = *t else { unreachable!("matched above") };
+                let Ty::Obj(k) = *t else {
+                    unreachable!("matched above")
+                };
                 kind = k;
             }
             _ => {
                 let names = schema.names(kind);
-                let mut p = Problem::at(Code::UnknownFact, sources, s.span, format!("`{}` is not a structured fact of the {}", s.name, kind.name()))
-                    .label("no such fact");
+                let mut p = Problem::at(
+                    Code::UnknownFact,
+                    sources,
+                    s.span,
+                    format!(
+                        "`{}` is not a structured fact of the {}",
+                        s.name,
+                        kind.name()
+                    ),
+                )
+                .label("no such fact");
                 if let Some(m) = did_you_mean(&s.name, names.iter().map(String::as_str)) {
                     p = p.help(format!("did you mean `{m}`?"));
                 }
@@ -196,17 +223,29 @@ fn declare_fact(schema: &mut Schema, f: &ast::FactDecl, sources: &SourceMap, pro
     let ty = Ty::from_name(f.ty.0);
     if matches!(ty, Ty::Obj(_)) {
         problems.push(
-            Problem::at(Code::Type, sources, f.ty.1, "a declared fact is a plain value")
-                .label("not a plain type")
-                .help("use `string`, `number`, `percent`, `date`, `bool`, `country`, `hs_code` or `eccn`"),
+            Problem::at(
+                Code::Type,
+                sources,
+                f.ty.1,
+                "a declared fact is a plain value",
+            )
+            .label("not a plain type")
+            .help(
+                "use `string`, `number`, `percent`, `date`, `bool`, `country`, `hs_code` or `eccn`",
+            ),
         );
         return;
     }
     if !schema.declare(kind, &last.name, ty) {
         problems.push(
-            Problem::at(Code::Duplicate, sources, last.span, format!("the {} already has a fact `{}`", kind.name(), last.name))
-                .label("already defined")
-                .help("declare only facts beyond the shipment schema, and each once"),
+            Problem::at(
+                Code::Duplicate,
+                sources,
+                last.span,
+                format!("the {} already has a fact `{}`", kind.name(), last.name),
+            )
+            .label("already defined")
+            .help("declare only facts beyond the shipment schema, and each once"),
         );
     }
 }
@@ -232,17 +271,29 @@ fn load_list(
 ) -> Option<ListSet> {
     let Some((kind_name, kind_span)) = l.kind else {
         problems.push(
-            Problem::at(Code::Field, sources, l.name.span, format!("list `{}` has no `kind`", l.name.name))
-                .label("what are its entries?")
-                .help("add `kind country`, `kind hs_code`, `kind eccn`, `kind entity` or `kind string`"),
+            Problem::at(
+                Code::Field,
+                sources,
+                l.name.span,
+                format!("list `{}` has no `kind`", l.name.name),
+            )
+            .label("what are its entries?")
+            .help(
+                "add `kind country`, `kind hs_code`, `kind eccn`, `kind entity` or `kind string`",
+            ),
         );
         return None;
     };
     let Some(kind) = list_kind(kind_name) else {
         problems.push(
-            Problem::at(Code::Type, sources, kind_span, "lists hold countries, HS codes, ECCNs, entities or strings")
-                .label("not a list kind")
-                .help("use `country`, `hs_code`, `eccn`, `entity` or `string`"),
+            Problem::at(
+                Code::Type,
+                sources,
+                kind_span,
+                "lists hold countries, HS codes, ECCNs, entities or strings",
+            )
+            .label("not a list kind")
+            .help("use `country`, `hs_code`, `eccn`, `entity` or `string`"),
         );
         return None;
     };
@@ -262,9 +313,14 @@ fn load_list(
         }
         (None, true) => {
             problems.push(
-                Problem::at(Code::Field, sources, l.name.span, format!("list `{}` has no entries", l.name.name))
-                    .label("empty list")
-                    .help("add `entries [ ... ]` or `from \"data/file.csv\"`"),
+                Problem::at(
+                    Code::Field,
+                    sources,
+                    l.name.span,
+                    format!("list `{}` has no entries", l.name.name),
+                )
+                .label("empty list")
+                .help("add `entries [ ... ]` or `from \"data/file.csv\"`"),
             );
             return None;
         }
@@ -272,14 +328,19 @@ fn load_list(
             for lit in lits {
                 match lists::canonical_key(kind, &lit.text) {
                     Ok(k) => {
-                        entries.push(Entry { key: display_key(kind, &k, &lit.text), attrs: Vec::new(), origin: None });
+                        entries.push(Entry {
+                            key: display_key(kind, &k, &lit.text),
+                            attrs: Vec::new(),
+                            origin: None,
+                        });
                         canonical.push(k);
                         ids.push(None);
                     }
                     Err(e) => {
                         ok = false;
                         problems.push(
-                            Problem::at(Code::Type, sources, lit.span, e).label(format!("not a valid {} entry", kind.name())),
+                            Problem::at(Code::Type, sources, lit.span, e)
+                                .label(format!("not a valid {} entry", kind.name())),
                         );
                     }
                 }
@@ -293,9 +354,14 @@ fn load_list(
                     Err(e) => {
                         ok = false;
                         problems.push(
-                            Problem::at(Code::DataFile, sources, from.span, format!("cannot read data file `{path}`: {e}"))
-                                .label("this file")
-                                .help("paths are relative to the rule file that names them"),
+                            Problem::at(
+                                Code::DataFile,
+                                sources,
+                                from.span,
+                                format!("cannot read data file `{path}`: {e}"),
+                            )
+                            .label("this file")
+                            .help("paths are relative to the rule file that names them"),
                         );
                         continue;
                     }
@@ -306,9 +372,14 @@ fn load_list(
                         Some(x) => x,
                         None => {
                             problems.push(
-                                Problem::at(Code::Field, sources, f.span, format!("unknown data format `{}`", f.name))
-                                    .label("unknown format")
-                                    .help("the formats are `csv`, `yaml`, `json` and `ofac_sdn`"),
+                                Problem::at(
+                                    Code::Field,
+                                    sources,
+                                    f.span,
+                                    format!("unknown data format `{}`", f.name),
+                                )
+                                .label("unknown format")
+                                .help("the formats are `csv`, `yaml`, `json` and `ofac_sdn`"),
                             );
                             return None;
                         }
@@ -317,9 +388,14 @@ fn load_list(
                         Some(x) => x,
                         None => {
                             problems.push(
-                                Problem::at(Code::Field, sources, from.span, "cannot tell the format of this data file")
-                                    .label("unknown extension")
-                                    .help("name it `.csv`, `.yaml` or `.json`, or add `format ...`"),
+                                Problem::at(
+                                    Code::Field,
+                                    sources,
+                                    from.span,
+                                    "cannot tell the format of this data file",
+                                )
+                                .label("unknown extension")
+                                .help("name it `.csv`, `.yaml` or `.json`, or add `format ...`"),
                             );
                             return None;
                         }
@@ -327,14 +403,23 @@ fn load_list(
                 };
                 if format == Format::OfacSdn && kind != ListKind::Entity {
                     problems.push(
-                        Problem::at(Code::Type, sources, kind_span, "an OFAC SDN file holds entities")
-                            .label("use `kind entity`"),
+                        Problem::at(
+                            Code::Type,
+                            sources,
+                            kind_span,
+                            "an OFAC SDN file holds entities",
+                        )
+                        .label("use `kind entity`"),
                     );
                     return None;
                 }
                 let fid = sources.add(path.clone(), text);
                 let file = sources.file(fid).clone();
-                let raw = match lists::read_entries(&file, format, l.column.as_ref().map(|c| c.value.as_str())) {
+                let raw = match lists::read_entries(
+                    &file,
+                    format,
+                    l.column.as_ref().map(|c| c.value.as_str()),
+                ) {
                     Ok(r) => r,
                     Err(ps) => {
                         ok = false;
@@ -362,7 +447,12 @@ fn load_list(
                                 problems.push(
                                     Problem::in_file(Code::DataFile, &file, r.at.0, r.at.1, e)
                                         .label(format!("not a valid {} entry", kind.name()))
-                                        .help(format!("list `{}` in {} is `kind {}`", l.name.name, rule_file, kind.name())),
+                                        .help(format!(
+                                            "list `{}` in {} is `kind {}`",
+                                            l.name.name,
+                                            rule_file,
+                                            kind.name()
+                                        )),
                                 );
                             }
                         }
@@ -394,7 +484,15 @@ fn load_list(
     };
     if let Some(alias) = &l.aliases {
         if kind != ListKind::Entity {
-            problems.push(Problem::at(Code::Type, sources, alias.span, "only entity lists have aliases").label("not an entity list"));
+            problems.push(
+                Problem::at(
+                    Code::Type,
+                    sources,
+                    alias.span,
+                    "only entity lists have aliases",
+                )
+                .label("not an entity list"),
+            );
             return None;
         }
         let path = origin.resolve(&rule_file, &alias.value);
@@ -420,8 +518,13 @@ fn load_list(
             Err(e) => {
                 ok = false;
                 problems.push(
-                    Problem::at(Code::DataFile, sources, alias.span, format!("cannot read alias file `{path}`: {e}"))
-                        .label("this file"),
+                    Problem::at(
+                        Code::DataFile,
+                        sources,
+                        alias.span,
+                        format!("cannot read alias file `{path}`: {e}"),
+                    )
+                    .label("this file"),
                 );
             }
         }
@@ -431,7 +534,9 @@ fn load_list(
 
 fn display_key(kind: ListKind, canonical: &str, written: &str) -> String {
     match kind {
-        ListKind::Hs => HsCode::parse(canonical).map_or_else(|_| written.to_string(), |h| h.to_string()),
+        ListKind::Hs => {
+            HsCode::parse(canonical).map_or_else(|_| written.to_string(), |h| h.to_string())
+        }
         _ => canonical.to_string(),
     }
 }
@@ -458,7 +563,12 @@ fn calls(e: &Expr, out: &mut Vec<(String, Span)>) {
 
 fn term_calls(t: &Term, out: &mut Vec<(String, Span)>) {
     match t {
-        Term::Count { filter: Some(f), .. } | Term::Sum { filter: Some(f), .. } => calls(f, out),
+        Term::Count {
+            filter: Some(f), ..
+        }
+        | Term::Sum {
+            filter: Some(f), ..
+        } => calls(f, out),
         Term::Shift { base, .. } => term_calls(base, out),
         _ => {}
     }
@@ -522,7 +632,11 @@ struct Scope {
 
 impl Scope {
     fn get(&self, name: &str) -> Option<&Binding> {
-        self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, b)| b)
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b)
     }
 }
 
@@ -544,7 +658,14 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
-    fn err(&mut self, code: Code, span: Span, msg: impl Into<String>, label: &str, help: Option<String>) {
+    fn err(
+        &mut self,
+        code: Code,
+        span: Span,
+        msg: impl Into<String>,
+        label: &str,
+        help: Option<String>,
+    ) {
         // Inside an inlined predicate the problem was reported where the predicate is declared.
         if self.inline_depth > 0 {
             return;
@@ -578,7 +699,13 @@ impl Cx<'_> {
 
     fn check_predicate(&mut self, p: &ast::Predicate) {
         let Some(when) = &p.when else {
-            self.err(Code::Field, p.name.span, format!("predicate `{}` has no `when`", p.name.name), "no condition", Some("add `when <condition>`".into()));
+            self.err(
+                Code::Field,
+                p.name.span,
+                format!("predicate `{}` has no `when`", p.name.name),
+                "no condition",
+                Some("add `when <condition>`".into()),
+            );
             return;
         };
         if self.recursive.contains(&p.name.name) {
@@ -588,7 +715,9 @@ impl Cx<'_> {
         let mut scope = Scope::default();
         for (n, t, _) in &p.params {
             let slot = self.new_slot();
-            scope.vars.push((n.name.clone(), Binding::Slot(slot, Ty::from_name(*t))));
+            scope
+                .vars
+                .push((n.name.clone(), Binding::Slot(slot, Ty::from_name(*t))));
         }
         let _ = self.cond(when, &scope);
     }
@@ -636,7 +765,13 @@ impl Cx<'_> {
         let effective = self.period(r.effective.as_ref());
         let regime = match &r.regime {
             None => {
-                self.err(Code::Field, r.id.span, format!("rule `{}` has no `regime`", r.id.name), "which regime?", Some("add `regime <name>`".into()));
+                self.err(
+                    Code::Field,
+                    r.id.span,
+                    format!("rule `{}` has no `regime`", r.id.name),
+                    "which regime?",
+                    Some("add `regime <name>`".into()),
+                );
                 None
             }
             Some(name) => match regimes.get(&name.name) {
@@ -647,25 +782,51 @@ impl Cx<'_> {
                     let help = did_you_mean(&name.name, names.iter().copied())
                         .map(|m| format!("did you mean `{m}`?"))
                         .or_else(|| Some(format!("the regimes are: {}", names.join(", "))));
-                    self.err(Code::UndefinedName, name.span, format!("no regime named `{}`", name.name), "not declared", help);
+                    self.err(
+                        Code::UndefinedName,
+                        name.span,
+                        format!("no regime named `{}`", name.name),
+                        "not declared",
+                        help,
+                    );
                     None
                 }
             },
         };
         if r.citation.is_none() {
             self.problems.push(
-                Problem::at(Code::Field, self.sources, r.id.span, format!("rule `{}` has no `citation`", r.id.name))
-                    .label("cites nothing")
-                    .help("add `citation \"...\"`: findings cite the article of law")
-                    .warning(),
+                Problem::at(
+                    Code::Field,
+                    self.sources,
+                    r.id.span,
+                    format!("rule `{}` has no `citation`", r.id.name),
+                )
+                .label("cites nothing")
+                .help("add `citation \"...\"`: findings cite the article of law")
+                .warning(),
             );
         }
         let verdict = r.verdict.map(|(v, _)| v);
         if verdict.is_none() {
-            self.err(Code::Field, r.id.span, format!("rule `{}` has no `verdict`", r.id.name), "what does it decide?", Some("add `verdict prohibited`, `verdict license_required` or `verdict review`".into()));
+            self.err(
+                Code::Field,
+                r.id.span,
+                format!("rule `{}` has no `verdict`", r.id.name),
+                "what does it decide?",
+                Some(
+                    "add `verdict prohibited`, `verdict license_required` or `verdict review`"
+                        .into(),
+                ),
+            );
         }
         let Some(when) = &r.when else {
-            self.err(Code::Field, r.id.span, format!("rule `{}` has no `when`", r.id.name), "no condition", Some("add `when <condition>`".into()));
+            self.err(
+                Code::Field,
+                r.id.span,
+                format!("rule `{}` has no `when`", r.id.name),
+                "no condition",
+                Some("add `when <condition>`".into()),
+            );
             return None;
         };
         self.start();
@@ -689,31 +850,71 @@ impl Cx<'_> {
         })
     }
 
-    fn exception(&mut self, x: &ast::Exception, rules: &[Rule], regimes: &[Regime]) -> Option<(Exception, Vec<usize>)> {
+    fn exception(
+        &mut self,
+        x: &ast::Exception,
+        rules: &[Rule],
+        regimes: &[Regime],
+    ) -> Option<(Exception, Vec<usize>)> {
         let effective = self.period(x.effective.as_ref());
         if x.relaxes.is_empty() {
-            self.err(Code::Field, x.id.span, format!("exception `{}` has no `relaxes`", x.id.name), "relaxes what?", Some("add `relaxes <rule id>, ...`".into()));
+            self.err(
+                Code::Field,
+                x.id.span,
+                format!("exception `{}` has no `relaxes`", x.id.name),
+                "relaxes what?",
+                Some("add `relaxes <rule id>, ...`".into()),
+            );
         }
         let mut relaxed = Vec::new();
         for pat in &x.relaxes {
             let before = relaxed.len();
             if let Some(prefix) = pat.name.strip_suffix(".*") {
-                relaxed.extend(rules.iter().enumerate().filter(|(_, r)| r.id.starts_with(prefix) && r.id[prefix.len()..].starts_with('.')).map(|(i, _)| i));
+                relaxed.extend(
+                    rules
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| {
+                            r.id.starts_with(prefix) && r.id[prefix.len()..].starts_with('.')
+                        })
+                        .map(|(i, _)| i),
+                );
             } else if let Some(g) = regimes.iter().position(|g| g.name == pat.name) {
-                relaxed.extend(rules.iter().enumerate().filter(|(_, r)| r.regime == g).map(|(i, _)| i));
+                relaxed.extend(
+                    rules
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.regime == g)
+                        .map(|(i, _)| i),
+                );
             } else {
                 relaxed.extend(rules.iter().position(|r| r.id == pat.name));
             }
             if relaxed.len() == before {
-                let help = did_you_mean(&pat.name, rules.iter().map(|r| r.id.as_str())).map(|m| format!("did you mean `{m}`?"));
-                self.err(Code::UndefinedName, pat.span, format!("`{}` names no rule", pat.name), "no such rule", help.or_else(|| Some("name a rule id, a `prefix.*` pattern or a regime".into())));
+                let help = did_you_mean(&pat.name, rules.iter().map(|r| r.id.as_str()))
+                    .map(|m| format!("did you mean `{m}`?"));
+                self.err(
+                    Code::UndefinedName,
+                    pat.span,
+                    format!("`{}` names no rule", pat.name),
+                    "no such rule",
+                    help.or_else(|| {
+                        Some("name a rule id, a `prefix.*` pattern or a regime".into())
+                    }),
+                );
             }
         }
         relaxed.sort_unstable();
         relaxed.dedup();
         let leaves = match x.leaves {
             None => {
-                self.err(Code::Field, x.id.span, format!("exception `{}` has no `leaves`", x.id.name), "leaves what?", Some("add `leaves nothing` or `leaves review` (a weaker verdict)".into()));
+                self.err(
+                    Code::Field,
+                    x.id.span,
+                    format!("exception `{}` has no `leaves`", x.id.name),
+                    "leaves what?",
+                    Some("add `leaves nothing` or `leaves review` (a weaker verdict)".into()),
+                );
                 None
             }
             Some((l, span)) => {
@@ -734,7 +935,13 @@ impl Cx<'_> {
             }
         };
         let Some(when) = &x.when else {
-            self.err(Code::Field, x.id.span, format!("exception `{}` has no `when`", x.id.name), "no condition", Some("add `when <condition>`".into()));
+            self.err(
+                Code::Field,
+                x.id.span,
+                format!("exception `{}` has no `when`", x.id.name),
+                "no condition",
+                Some("add `when <condition>`".into()),
+            );
             return None;
         };
         self.in_exception = true;
@@ -759,7 +966,9 @@ impl Cx<'_> {
     fn message(&mut self, m: &ast::Str, witnesses: &[(String, usize, Ty)]) -> Vec<Segment> {
         let mut scope = Scope::default();
         for (n, slot, ty) in witnesses {
-            scope.vars.push((n.clone(), Binding::Slot(*slot, ty.clone())));
+            scope
+                .vars
+                .push((n.clone(), Binding::Slot(*slot, ty.clone())));
         }
         let chars: Vec<char> = m.value.chars().collect();
         let off = |i: usize| m.offsets.get(i).map_or(m.span.start, |o| *o) as usize;
@@ -779,7 +988,13 @@ impl Cx<'_> {
                 '{' => {
                     let Some(len) = chars[i + 1..].iter().position(|c| *c == '}') else {
                         let s = Span::new(m.span.file, off(i), off(i) + 1);
-                        self.err(Code::Syntax, s, "`{` opens an interpolation that is never closed", "unclosed", Some("close it with `}`, or write `{{` for a literal brace".into()));
+                        self.err(
+                            Code::Syntax,
+                            s,
+                            "`{` opens an interpolation that is never closed",
+                            "unclosed",
+                            Some("close it with `}`, or write `{{` for a literal brace".into()),
+                        );
                         break;
                     };
                     let inner: String = chars[i + 1..i + 1 + len].iter().collect();
@@ -788,9 +1003,18 @@ impl Cx<'_> {
                     let segments: Vec<ast::Ident> = inner
                         .trim()
                         .split('.')
-                        .map(|s| ast::Ident { name: s.to_string(), span })
+                        .map(|s| ast::Ident {
+                            name: s.to_string(),
+                            span,
+                        })
                         .collect();
-                    if segments.iter().any(|s| s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+                    if segments.iter().any(|s| {
+                        s.name.is_empty()
+                            || !s
+                                .name
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    }) {
                         self.err(Code::Syntax, span, format!("`{inner}` is not a fact path"), "not a fact", Some("interpolate a fact such as `{item.description}`; write `{{` for a literal brace".into()));
                     } else if let Some(fp) = self.path(&ast::Path { segments, span }, &scope) {
                         if !out.is_empty() || !text.is_empty() {
@@ -818,7 +1042,12 @@ impl Cx<'_> {
     fn path(&mut self, p: &ast::Path, scope: &Scope) -> Option<FactPath> {
         let first = &p.segments[0];
         let mut fp = match scope.get(&first.name) {
-            Some(Binding::Slot(slot, ty)) => FactPath { root: Root::Var(*slot), steps: vec![], names: vec![first.name.as_str().into()], ty: ty.clone() },
+            Some(Binding::Slot(slot, ty)) => FactPath {
+                root: Root::Var(*slot),
+                steps: vec![],
+                names: vec![first.name.as_str().into()],
+                ty: ty.clone(),
+            },
             Some(Binding::Alias(a)) => a.clone(),
             None => {
                 let special = match first.name.as_str() {
@@ -829,7 +1058,13 @@ impl Cx<'_> {
                             Some("id") => Some((Root::RuleId, Ty::Str)),
                             Some("regime") => Some((Root::RuleRegime, Ty::Str)),
                             _ => {
-                                self.err(Code::UnknownFact, p.span, "in an exception, `rule` has the fields `id` and `regime`", "unknown", Some("write `rule.id` or `rule.regime`".into()));
+                                self.err(
+                                    Code::UnknownFact,
+                                    p.span,
+                                    "in an exception, `rule` has the fields `id` and `regime`",
+                                    "unknown",
+                                    Some("write `rule.id` or `rule.regime`".into()),
+                                );
                                 return None;
                             }
                         }
@@ -839,13 +1074,36 @@ impl Cx<'_> {
                 if let Some((root, ty)) = special {
                     let n = if matches!(root, Root::AsOf) { 1 } else { 2 };
                     if p.segments.len() > n {
-                        self.err(Code::Type, p.segments[n].span, format!("`{}` has no fields", p.segments[..n].iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(".")), "no such field", None);
+                        self.err(
+                            Code::Type,
+                            p.segments[n].span,
+                            format!(
+                                "`{}` has no fields",
+                                p.segments[..n]
+                                    .iter()
+                                    .map(|s| s.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(".")
+                            ),
+                            "no such field",
+                            None,
+                        );
                         return None;
                     }
-                    return Some(FactPath { root, steps: vec![], names: p.segments.iter().map(|s| s.name.as_str().into()).collect(), ty });
+                    return Some(FactPath {
+                        root,
+                        steps: vec![],
+                        names: p.segments.iter().map(|s| s.name.as_str().into()).collect(),
+                        ty,
+                    });
                 }
                 match self.schema.field(Kind::Shipment, &first.name) {
-                    Some((f, ty)) => FactPath { root: Root::Shipment, steps: vec![f], names: vec![first.name.as_str().into()], ty },
+                    Some((f, ty)) => FactPath {
+                        root: Root::Shipment,
+                        steps: vec![f],
+                        names: vec![first.name.as_str().into()],
+                        ty,
+                    },
                     None => {
                         self.unknown_name(first, scope);
                         return None;
@@ -855,34 +1113,56 @@ impl Cx<'_> {
         };
         for seg in &p.segments[1..] {
             match fp.ty.clone() {
-                Ty::Obj(kind) => match self.schema.field(kind, &seg.name) {
-                    Some((f, ty)) => {
-                        fp.steps.push(f);
-                        fp.names.push(seg.name.as_str().into());
-                        fp.ty = ty;
-                    }
-                    None => {
-                        let names = self.schema.names(kind);
-                        let help = did_you_mean(&seg.name, names.iter().map(String::as_str))
+                Ty::Obj(kind) => {
+                    match self.schema.field(kind, &seg.name) {
+                        Some((f, ty)) => {
+                            fp.steps.push(f);
+                            fp.names.push(seg.name.as_str().into());
+                            fp.ty = ty;
+                        }
+                        None => {
+                            let names = self.schema.names(kind);
+                            let help = did_you_mean(&seg.name, names.iter().map(String::as_str))
                             .map(|m| format!("did you mean `{m}`?"))
                             .unwrap_or_else(|| format!("the fields of a {} are: {}; declare other facts with `fact`", kind.name(), names.join(", ")));
-                        self.err(Code::UnknownFact, seg.span, format!("a {} has no fact `{}`", kind.name(), seg.name), "unknown fact", Some(help));
-                        return None;
+                            self.err(
+                                Code::UnknownFact,
+                                seg.span,
+                                format!("a {} has no fact `{}`", kind.name(), seg.name),
+                                "unknown fact",
+                                Some(help),
+                            );
+                            return None;
+                        }
                     }
-                },
+                }
                 Ty::List(_) => {
                     let so_far: Vec<&str> = fp.names.iter().map(|s| &**s).collect();
                     self.err(
                         Code::Type,
                         seg.span,
-                        format!("`{}` is a list, so `{}` is not one value", so_far.join("."), seg.name),
+                        format!(
+                            "`{}` is a list, so `{}` is not one value",
+                            so_far.join("."),
+                            seg.name
+                        ),
                         "field of a list",
-                        Some(format!("use a quantifier: `any x in {} where x.{} ...`", so_far.join("."), seg.name)),
+                        Some(format!(
+                            "use a quantifier: `any x in {} where x.{} ...`",
+                            so_far.join("."),
+                            seg.name
+                        )),
                     );
                     return None;
                 }
                 other => {
-                    self.err(Code::Type, seg.span, format!("`{}` is {other} and has no fields", fp.names.join(".")), "no fields", None);
+                    self.err(
+                        Code::Type,
+                        seg.span,
+                        format!("`{}` is {other} and has no fields", fp.names.join(".")),
+                        "no fields",
+                        None,
+                    );
                     return None;
                 }
             }
@@ -892,7 +1172,13 @@ impl Cx<'_> {
 
     fn unknown_name(&mut self, first: &ast::Ident, scope: &Scope) {
         if self.lists.contains_key(&first.name) {
-            self.err(Code::Type, first.span, format!("`{}` is a list, not a fact", first.name), "a list", Some(format!("test membership: `<fact> in {}`", first.name)));
+            self.err(
+                Code::Type,
+                first.span,
+                format!("`{}` is a list, not a fact", first.name),
+                "a list",
+                Some(format!("test membership: `<fact> in {}`", first.name)),
+            );
             return;
         }
         if self.closed_vars.contains(&first.name) {
@@ -912,7 +1198,13 @@ impl Cx<'_> {
         let help = did_you_mean(&first.name, candidates.iter().map(String::as_str))
             .map(|m| format!("did you mean `{m}`?"))
             .unwrap_or_else(|| "facts start at the shipment (`consignee`, `items`, ...) or at a variable bound by `any`/`all`/`none`".into());
-        self.err(Code::UnknownFact, first.span, format!("unknown fact or name `{}`", first.name), "not defined", Some(help));
+        self.err(
+            Code::UnknownFact,
+            first.span,
+            format!("unknown fact or name `{}`", first.name),
+            "not defined",
+            Some(help),
+        );
     }
 
     fn cond(&mut self, e: &Expr, scope: &Scope) -> Cond {
@@ -941,26 +1233,52 @@ impl Cx<'_> {
             }
             Expr::Not(a, _) => Cond::Not(Box::new(self.cond(a, scope))),
             Expr::Bool(b, _) => Cond::Const(*b),
-            Expr::Compare(l, op, r, span) => self.compare(l, *op, r, *span, scope).unwrap_or(Cond::Const(false)),
-            Expr::In { term, negated, set, span } => self.membership(term, *negated, set, *span, scope).unwrap_or(Cond::Const(false)),
-            Expr::StartsWith(term, set, span) => self.starts_with(term, set, *span, scope).unwrap_or(Cond::Const(false)),
+            Expr::Compare(l, op, r, span) => self
+                .compare(l, *op, r, *span, scope)
+                .unwrap_or(Cond::Const(false)),
+            Expr::In {
+                term,
+                negated,
+                set,
+                span,
+            } => self
+                .membership(term, *negated, set, *span, scope)
+                .unwrap_or(Cond::Const(false)),
+            Expr::StartsWith(term, set, span) => self
+                .starts_with(term, set, *span, scope)
+                .unwrap_or(Cond::Const(false)),
             Expr::Presence { path, missing, .. } => match self.path(path, scope) {
-                Some(p) => Cond::Present { path: p, missing: *missing },
+                Some(p) => Cond::Present {
+                    path: p,
+                    missing: *missing,
+                },
                 None => Cond::Const(false),
             },
-            Expr::Quantified { quantifier, var, collection, body, .. } => {
-                match self.bind(var, collection, scope) {
-                    Some((slot, coll, inner)) => {
-                        let body = self.cond(body, &inner);
-                        self.closed_vars.push(var.name.clone());
-                        Cond::Quant { quantifier: *quantifier, slot, collection: coll, body: Box::new(body) }
+            Expr::Quantified {
+                quantifier,
+                var,
+                collection,
+                body,
+                ..
+            } => match self.bind(var, collection, scope) {
+                Some((slot, coll, inner)) => {
+                    let body = self.cond(body, &inner);
+                    self.closed_vars.push(var.name.clone());
+                    Cond::Quant {
+                        quantifier: *quantifier,
+                        slot,
+                        collection: coll,
+                        body: Box::new(body),
                     }
-                    None => Cond::Const(false),
                 }
-            }
+                None => Cond::Const(false),
+            },
             Expr::Call(name, args, span) => self.call(name, args, *span, scope),
             Expr::Path(p) => {
-                if p.segments.len() == 1 && scope.get(&p.segments[0].name).is_none() && self.predicates.contains_key(&p.segments[0].name) {
+                if p.segments.len() == 1
+                    && scope.get(&p.segments[0].name).is_none()
+                    && self.predicates.contains_key(&p.segments[0].name)
+                {
                     return self.call(&p.segments[0], &[], p.span, scope);
                 }
                 match self.path(p, scope) {
@@ -976,22 +1294,37 @@ impl Cx<'_> {
     }
 
     /// Binds a quantified variable to a fresh slot.
-    fn bind(&mut self, var: &ast::Ident, collection: &ast::Path, scope: &Scope) -> Option<(usize, FactPath, Scope)> {
+    fn bind(
+        &mut self,
+        var: &ast::Ident,
+        collection: &ast::Path,
+        scope: &Scope,
+    ) -> Option<(usize, FactPath, Scope)> {
         let coll = self.path(collection, scope)?;
         let Ty::List(elem) = coll.ty.clone() else {
             self.err(Code::Type, collection.span, format!("`{}` is {}, not a list", collection.text(), coll.ty), "not a list", Some("quantifiers range over lists such as `items`, `parties`, `route`, `intermediaries` or `x.owners`".into()));
             return None;
         };
-        if scope.get(&var.name).is_some() || self.schema.field(Kind::Shipment, &var.name).is_some() {
-            self.err(Code::Duplicate, var.span, format!("`{}` already means something here", var.name), "name taken", Some("choose another name for the variable".into()));
+        if scope.get(&var.name).is_some() || self.schema.field(Kind::Shipment, &var.name).is_some()
+        {
+            self.err(
+                Code::Duplicate,
+                var.span,
+                format!("`{}` already means something here", var.name),
+                "name taken",
+                Some("choose another name for the variable".into()),
+            );
             return None;
         }
         let slot = self.new_slot();
         if self.inline_depth == 0 && !self.rule_vars.iter().any(|(n, _, _)| *n == var.name) {
-            self.rule_vars.push((var.name.clone(), slot, (*elem).clone()));
+            self.rule_vars
+                .push((var.name.clone(), slot, (*elem).clone()));
         }
         let mut inner = scope.clone();
-        inner.vars.push((var.name.clone(), Binding::Slot(slot, *elem)));
+        inner
+            .vars
+            .push((var.name.clone(), Binding::Slot(slot, *elem)));
         Some((slot, coll, inner))
     }
 
@@ -999,13 +1332,39 @@ impl Cx<'_> {
         let Some(p) = self.predicates.get(&name.name).copied() else {
             let mut names: Vec<&str> = self.predicates.keys().map(String::as_str).collect();
             names.sort_unstable();
-            let help = did_you_mean(&name.name, names.iter().copied()).map(|m| format!("did you mean `{m}`?"));
-            self.err(Code::UndefinedName, name.span, format!("no predicate named `{}`", name.name), "not declared", help);
+            let help = did_you_mean(&name.name, names.iter().copied())
+                .map(|m| format!("did you mean `{m}`?"));
+            self.err(
+                Code::UndefinedName,
+                name.span,
+                format!("no predicate named `{}`", name.name),
+                "not declared",
+                help,
+            );
             return Cond::Const(false);
         };
         if p.params.len() != args.len() {
-            self.err(Code::Type, span, format!("predicate `{}` takes {} argument{}, given {}", name.name, p.params.len(), if p.params.len() == 1 { "" } else { "s" }, args.len()), "wrong number of arguments",
-                Some(format!("it is declared as `{}({})`", name.name, p.params.iter().map(|(n, t, _)| format!("{}: {}", n.name, type_keyword(*t))).collect::<Vec<_>>().join(", "))));
+            self.err(
+                Code::Type,
+                span,
+                format!(
+                    "predicate `{}` takes {} argument{}, given {}",
+                    name.name,
+                    p.params.len(),
+                    if p.params.len() == 1 { "" } else { "s" },
+                    args.len()
+                ),
+                "wrong number of arguments",
+                Some(format!(
+                    "it is declared as `{}({})`",
+                    name.name,
+                    p.params
+                        .iter()
+                        .map(|(n, t, _)| format!("{}: {}", n.name, type_keyword(*t)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            );
             return Cond::Const(false);
         }
         let mut inner = Scope::default();
@@ -1017,7 +1376,19 @@ impl Cx<'_> {
             };
             let want = Ty::from_name(*pt);
             if fp.ty != want {
-                self.err(Code::Type, a.span, format!("`{}` is {}, but parameter `{}` is {}", a.text(), fp.ty, pn.name, want), "wrong type", None);
+                self.err(
+                    Code::Type,
+                    a.span,
+                    format!(
+                        "`{}` is {}, but parameter `{}` is {}",
+                        a.text(),
+                        fp.ty,
+                        pn.name,
+                        want
+                    ),
+                    "wrong type",
+                    None,
+                );
                 ok = false;
             }
             inner.vars.push((pn.name.clone(), Binding::Alias(fp)));
@@ -1025,9 +1396,17 @@ impl Cx<'_> {
         if !ok || self.recursive.contains(&name.name) {
             return Cond::Const(false);
         }
-        let Some(when) = &p.when else { return Cond::Const(false) };
+        let Some(when) = &p.when else {
+            return Cond::Const(false);
+        };
         if self.inline_depth >= MAX_INLINE_DEPTH {
-            self.err(Code::Limit, span, "predicates call each other too deeply", "too deep", None);
+            self.err(
+                Code::Limit,
+                span,
+                "predicates call each other too deeply",
+                "too deep",
+                None,
+            );
             return Cond::Const(false);
         }
         self.inline_depth += 1;
@@ -1036,7 +1415,14 @@ impl Cx<'_> {
         c
     }
 
-    fn compare(&mut self, l: &Term, op: CompareOp, r: &Term, span: Span, scope: &Scope) -> Option<Cond> {
+    fn compare(
+        &mut self,
+        l: &Term,
+        op: CompareOp,
+        r: &Term,
+        span: Span,
+        scope: &Scope,
+    ) -> Option<Cond> {
         // Type the side that is not a bare constant first; constants take their meaning from it.
         let (lv, lt, rv, rt) = if matches!(l, Term::Literal(_)) && !matches!(r, Term::Literal(_)) {
             let (rv, rt) = self.term(r, scope, None)?;
@@ -1047,48 +1433,120 @@ impl Cx<'_> {
             let (rv, rt) = self.term(r, scope, Some(&lt))?;
             (lv, lt, rv, rt)
         };
-        let comparable = lt == rt || matches!((&lt, &rt), (Ty::Num, Ty::Percent) | (Ty::Percent, Ty::Num));
+        let comparable =
+            lt == rt || matches!((&lt, &rt), (Ty::Num, Ty::Percent) | (Ty::Percent, Ty::Num));
         if !comparable || matches!(lt, Ty::Obj(_) | Ty::List(_)) {
             let help = match (&lt, &rt) {
-                (Ty::Obj(Kind::Party), _) | (_, Ty::Obj(Kind::Party)) => Some("compare a field of the party, e.g. `consignee.country`".to_string()),
-                (Ty::List(_), _) | (_, Ty::List(_)) => Some("use a quantifier (`any x in ... where ...`) or `count`".to_string()),
+                (Ty::Obj(Kind::Party), _) | (_, Ty::Obj(Kind::Party)) => {
+                    Some("compare a field of the party, e.g. `consignee.country`".to_string())
+                }
+                (Ty::List(_), _) | (_, Ty::List(_)) => {
+                    Some("use a quantifier (`any x in ... where ...`) or `count`".to_string())
+                }
                 _ => None,
             };
-            self.err(Code::Type, span, format!("cannot compare {lt} with {rt}"), "types differ", help);
+            self.err(
+                Code::Type,
+                span,
+                format!("cannot compare {lt} with {rt}"),
+                "types differ",
+                help,
+            );
             return None;
         }
         if matches!((&lt, &rt), (Ty::Num, Ty::Percent) | (Ty::Percent, Ty::Num)) {
-            self.err(Code::Type, span, "a percentage is compared with a plain number", "percent and number", Some("write the constant with a percent sign, e.g. `50%`".into()));
+            self.err(
+                Code::Type,
+                span,
+                "a percentage is compared with a plain number",
+                "percent and number",
+                Some("write the constant with a percent sign, e.g. `50%`".into()),
+            );
             return None;
         }
-        if !matches!(op, CompareOp::Eq | CompareOp::Ne) && !matches!(lt, Ty::Num | Ty::Percent | Ty::Date) {
+        if !matches!(op, CompareOp::Eq | CompareOp::Ne)
+            && !matches!(lt, Ty::Num | Ty::Percent | Ty::Date)
+        {
             self.err(Code::Type, span, format!("{lt} has no order"), "cannot be ordered", Some("`<`, `>`, `before` and `after` compare numbers, percentages and dates; use `==` or `in` here".into()));
             return None;
         }
         let test = format!("{} {}", op.symbol(), self.sources.text(r.span()));
-        Some(Cond::Compare { lhs: lv, op, rhs: rv, test: test.into() })
+        Some(Cond::Compare {
+            lhs: lv,
+            op,
+            rhs: rv,
+            test: test.into(),
+        })
     }
 
-    fn membership(&mut self, term: &Term, negated: bool, set: &SetRef, span: Span, scope: &Scope) -> Option<Cond> {
+    fn membership(
+        &mut self,
+        term: &Term,
+        negated: bool,
+        set: &SetRef,
+        span: Span,
+        scope: &Scope,
+    ) -> Option<Cond> {
         let (value, ty) = self.term(term, scope, None)?;
         if let Ty::List(elem) = &ty {
-            self.err(Code::Type, term.span(), format!("`{}` is a list of {}", self.sources.text(term.span()), Ty::List(elem.clone())), "a list", Some(format!("test each element: `any x in {} where x in ...`", self.sources.text(term.span()))));
+            self.err(
+                Code::Type,
+                term.span(),
+                format!(
+                    "`{}` is a list of {}",
+                    self.sources.text(term.span()),
+                    Ty::List(elem.clone())
+                ),
+                "a list",
+                Some(format!(
+                    "test each element: `any x in {} where x in ...`",
+                    self.sources.text(term.span())
+                )),
+            );
             return None;
         }
         if let SetRef::Named(path) = set
-            && (path.segments.len() > 1 || !self.lists.contains_key(&path.segments[0].name) && !self.failed_lists.contains(&path.segments[0].name))
-            && (path.segments.len() > 1 || scope.get(&path.segments[0].name).is_some() || self.schema.field(Kind::Shipment, &path.segments[0].name).is_some())
+            && (path.segments.len() > 1
+                || !self.lists.contains_key(&path.segments[0].name)
+                    && !self.failed_lists.contains(&path.segments[0].name))
+            && (path.segments.len() > 1
+                || scope.get(&path.segments[0].name).is_some()
+                || self
+                    .schema
+                    .field(Kind::Shipment, &path.segments[0].name)
+                    .is_some())
         {
             let list = self.path(path, scope)?;
             let Ty::List(elem) = &list.ty else {
-                self.err(Code::Type, path.span, format!("`{}` is {}, not a list", path.text(), list.ty), "not a list", None);
+                self.err(
+                    Code::Type,
+                    path.span,
+                    format!("`{}` is {}, not a list", path.text(), list.ty),
+                    "not a list",
+                    None,
+                );
                 return None;
             };
             if **elem != ty {
-                self.err(Code::Type, span, format!("`{}` is {ty}, but `{}` is {}", self.sources.text(term.span()), path.text(), list.ty), "types differ", None);
+                self.err(
+                    Code::Type,
+                    span,
+                    format!(
+                        "`{}` is {ty}, but `{}` is {}",
+                        self.sources.text(term.span()),
+                        path.text(),
+                        list.ty
+                    ),
+                    "types differ",
+                    None,
+                );
                 return None;
             }
-            return Some(Cond::InFact { value, list, negated });
+            return Some(Cond::InFact {
+                value,
+                list,
+                negated,
+            });
         }
         let set = self.set(set, &ty, span)?;
         let how = match (set.kind, &ty) {
@@ -1099,22 +1557,56 @@ impl Cx<'_> {
             },
             (k, t) if k.element_ty() == *t => Lookup::Direct,
             (k, t) => {
-                self.err(Code::Type, span, format!("`{}` is {t}, but `{}` is a list of {} entries", self.sources.text(term.span()), set.name, k.name()), "types differ", None);
+                self.err(
+                    Code::Type,
+                    span,
+                    format!(
+                        "`{}` is {t}, but `{}` is a list of {} entries",
+                        self.sources.text(term.span()),
+                        set.name,
+                        k.name()
+                    ),
+                    "types differ",
+                    None,
+                );
                 return None;
             }
         };
-        Some(Cond::In { value, set, how, negated })
+        Some(Cond::In {
+            value,
+            set,
+            how,
+            negated,
+        })
     }
 
-    fn starts_with(&mut self, term: &Term, set: &SetRef, span: Span, scope: &Scope) -> Option<Cond> {
+    fn starts_with(
+        &mut self,
+        term: &Term,
+        set: &SetRef,
+        span: Span,
+        scope: &Scope,
+    ) -> Option<Cond> {
         let (value, ty) = self.term(term, scope, None)?;
         if !matches!(ty, Ty::Str | Ty::Eccn | Ty::Hs) {
-            self.err(Code::Type, term.span(), format!("`starts with` tests text, and this is {ty}"), "not text", None);
+            self.err(
+                Code::Type,
+                term.span(),
+                format!("`starts with` tests text, and this is {ty}"),
+                "not text",
+                None,
+            );
             return None;
         }
         let set = self.set(set, &Ty::Str, span)?;
         if set.kind != ListKind::Str {
-            self.err(Code::Type, span, "`starts with` takes a list of strings", "not strings", None);
+            self.err(
+                Code::Type,
+                span,
+                "`starts with` takes a list of strings",
+                "not strings",
+                None,
+            );
             return None;
         }
         Some(Cond::StartsWith { value, set })
@@ -1125,20 +1617,33 @@ impl Cx<'_> {
             SetRef::Named(p) => {
                 let n = &p.segments[0];
                 if p.segments.len() > 1 {
-                    self.err(Code::Type, p.span, format!("`{}` is not a list name", p.text()), "not a list", None);
+                    self.err(
+                        Code::Type,
+                        p.span,
+                        format!("`{}` is not a list name", p.text()),
+                        "not a list",
+                        None,
+                    );
                     return None;
                 }
                 match self.lists.get(&n.name) {
-                Some(s) => Some(Arc::clone(s)),
-                None if self.failed_lists.contains(&n.name) => None,
-                None => {
-                    let mut names: Vec<&str> = self.lists.keys().map(String::as_str).collect();
-                    names.sort_unstable();
-                    let help = did_you_mean(&n.name, names.iter().copied()).map(|m| format!("did you mean `{m}`?"));
-                    self.err(Code::UndefinedName, n.span, format!("no list named `{}`", n.name), "not declared", help);
-                    None
+                    Some(s) => Some(Arc::clone(s)),
+                    None if self.failed_lists.contains(&n.name) => None,
+                    None => {
+                        let mut names: Vec<&str> = self.lists.keys().map(String::as_str).collect();
+                        names.sort_unstable();
+                        let help = did_you_mean(&n.name, names.iter().copied())
+                            .map(|m| format!("did you mean `{m}`?"));
+                        self.err(
+                            Code::UndefinedName,
+                            n.span,
+                            format!("no list named `{}`", n.name),
+                            "not declared",
+                            help,
+                        );
+                        None
+                    }
                 }
-            }
             }
             SetRef::Inline(lits, span) => {
                 let kind = match elem {
@@ -1147,7 +1652,13 @@ impl Cx<'_> {
                     Ty::Eccn => ListKind::Eccn,
                     Ty::Str => ListKind::Str,
                     other => {
-                        self.err(Code::Type, *span, format!("{other} cannot be looked up in a list"), "no list of these", None);
+                        self.err(
+                            Code::Type,
+                            *span,
+                            format!("{other} cannot be looked up in a list"),
+                            "no list of these",
+                            None,
+                        );
                         return None;
                     }
                 };
@@ -1157,7 +1668,11 @@ impl Cx<'_> {
                 for lit in lits {
                     match lists::canonical_key(kind, &lit.text) {
                         Ok(k) => {
-                            entries.push(Entry { key: display_key(kind, &k, &lit.text), attrs: vec![], origin: None });
+                            entries.push(Entry {
+                                key: display_key(kind, &k, &lit.text),
+                                attrs: vec![],
+                                origin: None,
+                            });
                             canonical.push(k);
                         }
                         Err(e) => {
@@ -1196,43 +1711,141 @@ impl Cx<'_> {
             Term::Ownership { party, list, .. } => {
                 let fp = self.path(party, scope)?;
                 if fp.ty != Ty::Obj(Kind::Party) {
-                    self.err(Code::Type, party.span, format!("ownership is computed for a party, and `{}` is {}", party.text(), fp.ty), "not a party", Some("e.g. `ownership of consignee by sdn >= 50%`".into()));
+                    self.err(
+                        Code::Type,
+                        party.span,
+                        format!(
+                            "ownership is computed for a party, and `{}` is {}",
+                            party.text(),
+                            fp.ty
+                        ),
+                        "not a party",
+                        Some("e.g. `ownership of consignee by sdn >= 50%`".into()),
+                    );
                     return None;
                 }
-                let set = self.set(&SetRef::Named(ast::Path { segments: vec![list.clone()], span: list.span }), &Ty::Str, list.span)?;
+                let set = self.set(
+                    &SetRef::Named(ast::Path {
+                        segments: vec![list.clone()],
+                        span: list.span,
+                    }),
+                    &Ty::Str,
+                    list.span,
+                )?;
                 if set.kind != ListKind::Entity {
-                    self.err(Code::Type, list.span, format!("`{}` is a list of {} entries, not of persons", list.name, set.kind.name()), "not an entity list", Some("ownership is counted for owners on a `kind entity` list".into()));
+                    self.err(
+                        Code::Type,
+                        list.span,
+                        format!(
+                            "`{}` is a list of {} entries, not of persons",
+                            list.name,
+                            set.kind.name()
+                        ),
+                        "not an entity list",
+                        Some("ownership is counted for owners on a `kind entity` list".into()),
+                    );
                     return None;
                 }
-                Some((Value::Ownership { party: fp, list: set }, Ty::Percent))
+                Some((
+                    Value::Ownership {
+                        party: fp,
+                        list: set,
+                    },
+                    Ty::Percent,
+                ))
             }
-            Term::Count { var, collection, filter, .. } => {
+            Term::Count {
+                var,
+                collection,
+                filter,
+                ..
+            } => {
                 let (slot, coll, inner) = self.bind(var, collection, scope)?;
                 let filter = filter.as_ref().map(|f| Box::new(self.cond(f, &inner)));
-                Some((Value::Count { slot, collection: coll, filter }, Ty::Num))
+                Some((
+                    Value::Count {
+                        slot,
+                        collection: coll,
+                        filter,
+                    },
+                    Ty::Num,
+                ))
             }
-            Term::Sum { value, var, collection, filter, .. } => {
+            Term::Sum {
+                value,
+                var,
+                collection,
+                filter,
+                ..
+            } => {
                 let (slot, coll, inner) = self.bind(var, collection, scope)?;
                 let v = self.path(value, &inner);
                 let filter = filter.as_ref().map(|f| Box::new(self.cond(f, &inner)));
                 let v = v?;
                 if v.ty != Ty::Num {
-                    self.err(Code::Type, value.span, format!("`{}` is {}, and only numbers can be summed", value.text(), v.ty), "not a number", None);
+                    self.err(
+                        Code::Type,
+                        value.span,
+                        format!(
+                            "`{}` is {}, and only numbers can be summed",
+                            value.text(),
+                            v.ty
+                        ),
+                        "not a number",
+                        None,
+                    );
                     return None;
                 }
                 if !matches!(v.root, Root::Var(s) if s == slot) {
-                    self.err(Code::Type, value.span, format!("the summed value should be a field of `{}`", var.name), "not per element", Some(format!("e.g. `sum {}.value.amount for {} in ...`", var.name, var.name)));
+                    self.err(
+                        Code::Type,
+                        value.span,
+                        format!("the summed value should be a field of `{}`", var.name),
+                        "not per element",
+                        Some(format!(
+                            "e.g. `sum {}.value.amount for {} in ...`",
+                            var.name, var.name
+                        )),
+                    );
                     return None;
                 }
-                Some((Value::Sum { slot, collection: coll, value: v, filter }, Ty::Num))
+                Some((
+                    Value::Sum {
+                        slot,
+                        collection: coll,
+                        value: v,
+                        filter,
+                    },
+                    Ty::Num,
+                ))
             }
-            Term::Shift { base, amount, unit, span } => {
+            Term::Shift {
+                base,
+                amount,
+                unit,
+                span,
+            } => {
                 let (b, bt) = self.term(base, scope, Some(&Ty::Date))?;
                 if bt != Ty::Date {
-                    self.err(Code::Type, *span, format!("only dates can be moved by days, months or years, and this is {bt}"), "not a date", None);
+                    self.err(
+                        Code::Type,
+                        *span,
+                        format!(
+                            "only dates can be moved by days, months or years, and this is {bt}"
+                        ),
+                        "not a date",
+                        None,
+                    );
                     return None;
                 }
-                Some((Value::Shift { base: Box::new(b), amount: *amount, unit: *unit }, Ty::Date))
+                Some((
+                    Value::Shift {
+                        base: Box::new(b),
+                        amount: *amount,
+                        unit: *unit,
+                    },
+                    Ty::Date,
+                ))
             }
         }
     }
@@ -1244,36 +1857,65 @@ impl Cx<'_> {
         };
         let c = |c: Const, t: Ty| Some((Value::Const(c), t));
         match (l.kind, hint) {
-            (LiteralKind::Date, _) | (LiteralKind::String, Some(Ty::Date)) => match Date::parse_from_str(&l.text, "%Y-%m-%d") {
-                Ok(d) => c(Const::Date(d), Ty::Date),
-                Err(_) => bad(self, format!("`{}` is not a date", l.text), Some("dates are written YYYY-MM-DD".into())),
-            },
+            (LiteralKind::Date, _) | (LiteralKind::String, Some(Ty::Date)) => {
+                match Date::parse_from_str(&l.text, "%Y-%m-%d") {
+                    Ok(d) => c(Const::Date(d), Ty::Date),
+                    Err(_) => bad(
+                        self,
+                        format!("`{}` is not a date", l.text),
+                        Some("dates are written YYYY-MM-DD".into()),
+                    ),
+                }
+            }
             (LiteralKind::Percent, _) => match l.text.parse::<f64>() {
                 Ok(v) if (0.0..=100.0).contains(&v) => c(Const::Num(v), Ty::Percent),
-                _ => bad(self, format!("{}% is not a percentage from 0% to 100%", l.text), None),
+                _ => bad(
+                    self,
+                    format!("{}% is not a percentage from 0% to 100%", l.text),
+                    None,
+                ),
             },
-            (LiteralKind::Number | LiteralKind::String, Some(Ty::Hs)) => match HsCode::parse(&l.text) {
-                Ok(h) => c(Const::Hs(h), Ty::Hs),
-                Err(e) => bad(self, e, None),
-            },
-            (LiteralKind::Number, Some(Ty::Percent)) => bad(self, format!("`{}` is a plain number compared with a percentage", l.text), Some(format!("write `{}%`", l.text))),
+            (LiteralKind::Number | LiteralKind::String, Some(Ty::Hs)) => {
+                match HsCode::parse(&l.text) {
+                    Ok(h) => c(Const::Hs(h), Ty::Hs),
+                    Err(e) => bad(self, e, None),
+                }
+            }
+            (LiteralKind::Number, Some(Ty::Percent)) => bad(
+                self,
+                format!("`{}` is a plain number compared with a percentage", l.text),
+                Some(format!("write `{}%`", l.text)),
+            ),
             (LiteralKind::Number, _) => match l.text.parse::<f64>() {
                 Ok(v) if v.is_finite() => c(Const::Num(v), Ty::Num),
-                _ => bad(self, format!("`{}` is not a number", l.text), Some("numbers are written like `1000000` or `0.5`".into())),
+                _ => bad(
+                    self,
+                    format!("`{}` is not a number", l.text),
+                    Some("numbers are written like `1000000` or `0.5`".into()),
+                ),
             },
-            (LiteralKind::Code | LiteralKind::String, Some(Ty::Country)) => match CountryCode::parse(&l.text) {
-                Ok(cc) => c(Const::Country(cc), Ty::Country),
-                Err(e) => bad(self, e, None),
-            },
-            (LiteralKind::Code | LiteralKind::String, Some(Ty::Eccn)) => match Eccn::parse(&l.text) {
+            (LiteralKind::Code | LiteralKind::String, Some(Ty::Country)) => {
+                match CountryCode::parse(&l.text) {
+                    Ok(cc) => c(Const::Country(cc), Ty::Country),
+                    Err(e) => bad(self, e, None),
+                }
+            }
+            (LiteralKind::Code | LiteralKind::String, Some(Ty::Eccn)) => match Eccn::parse(&l.text)
+            {
                 Ok(e) => c(Const::Str(e.as_str().into()), Ty::Eccn),
                 Err(e) => bad(self, e, None),
             },
-            (LiteralKind::Code | LiteralKind::String, Some(Ty::Str)) => c(Const::Str(l.text.as_str().into()), Ty::Str),
+            (LiteralKind::Code | LiteralKind::String, Some(Ty::Str)) => {
+                c(Const::Str(l.text.as_str().into()), Ty::Str)
+            }
             (LiteralKind::String, None) => c(Const::Str(l.text.as_str().into()), Ty::Str),
             (LiteralKind::Code, None) => match CountryCode::parse(&l.text) {
                 Ok(cc) => c(Const::Country(cc), Ty::Country),
-                Err(_) => bad(self, format!("cannot tell what `{}` is", l.text), Some("compare it with a fact, e.g. `item.eccn == 3A991`".into())),
+                Err(_) => bad(
+                    self,
+                    format!("cannot tell what `{}` is", l.text),
+                    Some("compare it with a fact, e.g. `item.eccn == 3A991`".into()),
+                ),
             },
             (_, Some(t)) => bad(self, format!("`{}` is not {t}", l.text), None),
         }
@@ -1297,4 +1939,3 @@ fn type_keyword(t: ast::TypeName) -> &'static str {
         T::License => "license",
     }
 }
-

@@ -256,11 +256,7 @@ impl From<Problem> for Problems {
 impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let errors = self.0.iter().filter(|p| p.is_error()).count();
-        write!(
-            f,
-            "{errors} error{}",
-            if errors == 1 { "" } else { "s" }
-        )
+        write!(f, "{errors} error{}", if errors == 1 { "" } else { "s" })
     }
 }
 
@@ -270,8 +266,9 @@ impl std::error::Error for Problems {}
 #[must_use]
 pub fn render_plain(d: &dyn Diagnostic) -> String {
     let mut out = String::new();
-    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-        .with_width(100);
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100);
     // Writing into a String cannot fail.
     let _ = handler.render_report(&mut out, d);
     out
@@ -292,7 +289,10 @@ pub fn render(d: &dyn Diagnostic, color: bool) -> String {
 
 /// Suggests the closest of `candidates` to `name`, if one is close enough to be a typo.
 #[must_use]
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(name, c), c))

@@ -11,7 +11,9 @@ use crate::compile::{Cond, Const, FactPath, ListSet, Lookup, Root, Rule, RuleSet
 use crate::facts::{Contract, Item, License, Money, Owner, Party, Shipment};
 use crate::schema::{Field, Ty};
 use crate::types::{CountryCode, Date, HsCode, Verdict};
-use crate::verdict::{Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome};
+use crate::verdict::{
+    Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome,
+};
 
 /// Kleene truth values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +81,8 @@ impl<'a> List<'a> {
             List::Strings(v) => v.len(),
             List::Licenses(v) => v.len(),
             List::AllParties(s) => {
-                2 + usize::from(s.end_user.is_some()) + s.intermediaries.as_ref().map_or(0, Vec::len)
+                2 + usize::from(s.end_user.is_some())
+                    + s.intermediaries.as_ref().map_or(0, Vec::len)
             }
             List::Yaml(v) => v.len(),
         }
@@ -108,16 +111,19 @@ impl<'a> List<'a> {
 }
 
 fn all_parties(s: &Shipment) -> impl Iterator<Item = (String, &Party)> {
-    [("exporter".to_string(), &s.exporter), ("consignee".to_string(), &s.consignee)]
-        .into_iter()
-        .chain(s.end_user.iter().map(|p| ("end_user".to_string(), p)))
-        .chain(
-            s.intermediaries
-                .iter()
-                .flatten()
-                .enumerate()
-                .map(|(i, p)| (format!("intermediaries[{i}]"), p)),
-        )
+    [
+        ("exporter".to_string(), &s.exporter),
+        ("consignee".to_string(), &s.consignee),
+    ]
+    .into_iter()
+    .chain(s.end_user.iter().map(|p| ("end_user".to_string(), p)))
+    .chain(
+        s.intermediaries
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, p)| (format!("intermediaries[{i}]"), p)),
+    )
 }
 
 fn yaml_scalar(v: &serde_yaml::Value) -> Option<Val<'_>> {
@@ -133,12 +139,20 @@ fn yaml_scalar(v: &serde_yaml::Value) -> Option<Val<'_>> {
 fn typed_extra<'a>(v: &'a serde_yaml::Value, ty: &Ty) -> Option<Val<'a>> {
     match (ty, v) {
         (Ty::Str, serde_yaml::Value::String(s)) => Some(Val::Str(s)),
-        (Ty::Num | Ty::Percent, serde_yaml::Value::Number(n)) => n.as_f64().filter(|x| x.is_finite()).map(Val::Num),
+        (Ty::Num | Ty::Percent, serde_yaml::Value::Number(n)) => {
+            n.as_f64().filter(|x| x.is_finite()).map(Val::Num)
+        }
         (Ty::Bool, serde_yaml::Value::Bool(b)) => Some(Val::Bool(*b)),
-        (Ty::Date, serde_yaml::Value::String(s)) => Date::parse_from_str(s, "%Y-%m-%d").ok().map(Val::Date),
+        (Ty::Date, serde_yaml::Value::String(s)) => {
+            Date::parse_from_str(s, "%Y-%m-%d").ok().map(Val::Date)
+        }
         (Ty::Country, serde_yaml::Value::String(s)) => CountryCode::parse(s).ok().map(Val::Country),
-        (Ty::Hs, serde_yaml::Value::String(s)) => HsCode::parse(s).ok().map(|h| Val::Hs(Cow::Owned(h))),
-        (Ty::Eccn, serde_yaml::Value::String(s)) => crate::types::Eccn::parse(s).ok().map(|_| Val::Str(s)),
+        (Ty::Hs, serde_yaml::Value::String(s)) => {
+            HsCode::parse(s).ok().map(|h| Val::Hs(Cow::Owned(h)))
+        }
+        (Ty::Eccn, serde_yaml::Value::String(s)) => {
+            crate::types::Eccn::parse(s).ok().map(|_| Val::Str(s))
+        }
         (Ty::List(_), serde_yaml::Value::Sequence(xs)) => Some(Val::List(List::Yaml(xs))),
         _ => None,
     }
@@ -228,7 +242,10 @@ impl Val<'_> {
             Val::Country(c) => c.to_string(),
             Val::Hs(h) => h.to_string(),
             Val::Party(p) => p.name.clone(),
-            Val::Item(i) => i.description.clone().unwrap_or_else(|| i.hs_code.to_string()),
+            Val::Item(i) => i
+                .description
+                .clone()
+                .unwrap_or_else(|| i.hs_code.to_string()),
             Val::Money(m) => format!("{} {}", fmt_num(m.amount.0), m.currency.0),
             Val::Contract(c) => c.id.clone().unwrap_or_else(|| "contract".into()),
             Val::License(l) => l.id.clone().unwrap_or_else(|| "license".into()),
@@ -279,9 +296,13 @@ impl<'a> Env<'a> {
     }
 
     fn render_bound(&self, b: &Bound<'a>) -> String {
-        b.list
-            .label(b.index)
-            .unwrap_or_else(|| format!("{}[{}]", self.render(b.collection, b.collection.steps.len()), b.index))
+        b.list.label(b.index).unwrap_or_else(|| {
+            format!(
+                "{}[{}]",
+                self.render(b.collection, b.collection.steps.len()),
+                b.index
+            )
+        })
     }
 
     /// The concrete path of `fp` up to `n` steps, e.g. `items[1].hs_code`.
@@ -318,7 +339,7 @@ impl<'a> Env<'a> {
                     if tr.on {
                         let mut path = self.render(fp, i + 1);
                         if let Field::Extra(name) = f
-                            && self.extra_present(&v, name)
+                            && Self::extra_present(&v, name)
                         {
                             path.push_str(&format!(" (not {})", fp.ty));
                         }
@@ -333,7 +354,7 @@ impl<'a> Env<'a> {
         Some(v)
     }
 
-    fn extra_present(&self, v: &Val<'a>, name: &str) -> bool {
+    fn extra_present(v: &Val<'a>, name: &str) -> bool {
         match v {
             Val::Shipment(s) => s.extra.contains_key(name),
             Val::Party(p) => p.extra.contains_key(name),
@@ -364,7 +385,9 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
             Const::Hs(h) => Val::Hs(Cow::Borrowed(h)),
         }),
         Value::Ownership { party, list } => {
-            let Val::Party(p) = env.resolve(party, tr)? else { return None };
+            let Val::Party(p) = env.resolve(party, tr)? else {
+                return None;
+            };
             let Some(owners) = &p.owners else {
                 if tr.on {
                     let path = format!("{}.owners", env.render(party, party.steps.len()));
@@ -377,30 +400,59 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
             let (share, chain) = owned_share(owners, list, tr.on);
             Some(Got {
                 val: Val::Num(share),
-                detail: tr.on.then(|| if chain.is_empty() { "no listed owner".to_string() } else { chain.join("; ") }),
+                detail: tr.on.then(|| {
+                    if chain.is_empty() {
+                        "no listed owner".to_string()
+                    } else {
+                        chain.join("; ")
+                    }
+                }),
             })
         }
-        Value::Count { slot, collection, filter } => {
-            let Val::List(list) = env.resolve(collection, tr)? else { return None };
+        Value::Count {
+            slot,
+            collection,
+            filter,
+        } => {
+            let Val::List(list) = env.resolve(collection, tr)? else {
+                return None;
+            };
             let mut n = 0u32;
             let mut unknown = false;
             for i in 0..list.len() {
                 bind(env, *slot, collection, list, i);
-                match filter.as_ref().map_or(Tri::True, |f| cond(f, env, tr, false)) {
+                match filter
+                    .as_ref()
+                    .map_or(Tri::True, |f| cond(f, env, tr, false))
+                {
                     Tri::True => n += 1,
                     Tri::Unknown => unknown = true,
                     Tri::False => {}
                 }
             }
-            if unknown { None } else { plain(Val::Num(f64::from(n))) }
+            if unknown {
+                None
+            } else {
+                plain(Val::Num(f64::from(n)))
+            }
         }
-        Value::Sum { slot, collection, value: vp, filter } => {
-            let Val::List(list) = env.resolve(collection, tr)? else { return None };
+        Value::Sum {
+            slot,
+            collection,
+            value: vp,
+            filter,
+        } => {
+            let Val::List(list) = env.resolve(collection, tr)? else {
+                return None;
+            };
             let mut total = 0.0;
             let mut unknown = false;
             for i in 0..list.len() {
                 bind(env, *slot, collection, list, i);
-                match filter.as_ref().map_or(Tri::True, |f| cond(f, env, tr, false)) {
+                match filter
+                    .as_ref()
+                    .map_or(Tri::True, |f| cond(f, env, tr, false))
+                {
                     Tri::True => match env.resolve(vp, tr) {
                         Some(Val::Num(x)) => total += x,
                         _ => unknown = true,
@@ -409,16 +461,30 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
                     Tri::False => {}
                 }
             }
-            if unknown { None } else { plain(Val::Num(total)) }
+            if unknown {
+                None
+            } else {
+                plain(Val::Num(total))
+            }
         }
         Value::Shift { base, amount, unit } => {
-            let Val::Date(d) = value(base, env, tr)?.val else { return None };
+            let Val::Date(d) = value(base, env, tr)?.val else {
+                return None;
+            };
             let shifted = match unit {
                 TimeUnit::Days => d.checked_add_signed(chrono::Duration::days(*amount)),
                 TimeUnit::Months | TimeUnit::Years => {
-                    let months = if *unit == TimeUnit::Years { amount.checked_mul(12)? } else { *amount };
+                    let months = if *unit == TimeUnit::Years {
+                        amount.checked_mul(12)?
+                    } else {
+                        *amount
+                    };
                     let m = chrono::Months::new(u32::try_from(months.unsigned_abs()).ok()?);
-                    if months >= 0 { d.checked_add_months(m) } else { d.checked_sub_months(m) }
+                    if months >= 0 {
+                        d.checked_add_months(m)
+                    } else {
+                        d.checked_sub_months(m)
+                    }
                 }
             };
             plain(Val::Date(shifted?))
@@ -434,15 +500,19 @@ fn owned_share(owners: &[Owner], list: &ListSet, explain: bool) -> (f64, Vec<Str
     for o in owners {
         let p = &o.0;
         let pct = o.percent();
-        let listed = p
-            .id
-            .as_deref()
-            .and_then(|id| list.find_exact(id))
-            .or_else(|| list.find_name(&p.name));
+        let listed =
+            p.id.as_deref()
+                .and_then(|id| list.find_exact(id))
+                .or_else(|| list.find_name(&p.name));
         if let Some(e) = listed {
             total += pct;
             if explain {
-                chain.push(format!("{} {}% ({})", p.name, fmt_num(pct), list.describe_entry(e)));
+                chain.push(format!(
+                    "{} {}% ({})",
+                    p.name,
+                    fmt_num(pct),
+                    list.describe_entry(e)
+                ));
             }
         } else if let Some(sub) = &p.owners {
             let (share, subchain) = owned_share(sub, list, explain);
@@ -468,7 +538,12 @@ fn bind<'a>(env: &mut Env<'a>, slot: usize, collection: &'a FactPath, list: List
         if env.slots.len() <= slot {
             env.slots.resize(slot + 1, None);
         }
-        env.slots[slot] = Some(Bound { val, collection, list, index: i });
+        env.slots[slot] = Some(Bound {
+            val,
+            collection,
+            list,
+            index: i,
+        });
     }
 }
 
@@ -500,11 +575,11 @@ fn lookup(set: &ListSet, how: Lookup, v: &Val<'_>) -> Option<usize> {
         (Lookup::Direct, Val::Country(c)) => set.find_exact(c.as_str()),
         (Lookup::Direct | Lookup::Id, Val::Str(s)) => set.find_exact(s),
         (Lookup::Name, Val::Str(s)) => set.find_name(s),
-        (Lookup::Party, Val::Party(p)) => p
-            .id
-            .as_deref()
-            .and_then(|id| set.find_exact(id))
-            .or_else(|| set.find_name(&p.name)),
+        (Lookup::Party, Val::Party(p)) => {
+            p.id.as_deref()
+                .and_then(|id| set.find_exact(id))
+                .or_else(|| set.find_name(&p.name))
+        }
         _ => None,
     }
 }
@@ -512,9 +587,22 @@ fn lookup(set: &ListSet, how: Lookup, v: &Val<'_>) -> Option<usize> {
 fn fact_text(v: &Value, env: &Env<'_>) -> String {
     match v {
         Value::Fact(fp) => env.render(fp, fp.steps.len()),
-        Value::Ownership { party, list } => format!("ownership of {} by {}", env.render(party, party.steps.len()), list.name),
-        Value::Count { collection, .. } => format!("count of {}", env.render(collection, collection.steps.len())),
-        Value::Sum { collection, value, .. } => format!("sum of {} over {}", value.names.last().map_or("", |n| &**n), env.render(collection, collection.steps.len())),
+        Value::Ownership { party, list } => format!(
+            "ownership of {} by {}",
+            env.render(party, party.steps.len()),
+            list.name
+        ),
+        Value::Count { collection, .. } => format!(
+            "count of {}",
+            env.render(collection, collection.steps.len())
+        ),
+        Value::Sum {
+            collection, value, ..
+        } => format!(
+            "sum of {} over {}",
+            value.names.last().map_or("", |n| &**n),
+            env.render(collection, collection.steps.len())
+        ),
         Value::Shift { base, .. } => fact_text(base, env),
         Value::Const(_) => String::new(),
     }
@@ -530,10 +618,23 @@ fn value_ty(v: &Value) -> Ty {
     }
 }
 
-fn leaf<'a>(tr: &mut Trace<'a>, env: &Env<'a>, holds: bool, fact: String, value: String, test: String, matched: Option<String>) -> Tri {
+fn leaf<'a>(
+    tr: &mut Trace<'a>,
+    env: &Env<'a>,
+    holds: bool,
+    fact: String,
+    value: String,
+    test: String,
+    matched: Option<String>,
+) -> Tri {
     if tr.on {
         if holds {
-            tr.evidence.push(Evidence { fact, value, test, matched });
+            tr.evidence.push(Evidence {
+                fact,
+                value,
+                test,
+                matched,
+            });
         } else if tr.first_false.is_none() {
             let _ = env;
             tr.first_false = Some(format!("{fact} = {value}, which is not {test}"));
@@ -557,55 +658,126 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             let (Some(l), Some(r)) = (value(lhs, env, tr), value(rhs, env, tr)) else {
                 return Tri::Unknown;
             };
-            let Some(b) = compare_vals(&l.val, *op, &r.val) else { return Tri::Unknown };
+            let Some(b) = compare_vals(&l.val, *op, &r.val) else {
+                return Tri::Unknown;
+            };
             let holds = b != neg;
             if !tr.on {
                 return Tri::from(holds);
             }
             let ty = value_ty(lhs);
-            let test = if neg { format!("{} {}", op.negate().symbol(), test.split_once(' ').map_or("", |x| x.1)) } else { test.to_string() };
+            let test = if neg {
+                format!(
+                    "{} {}",
+                    op.negate().symbol(),
+                    test.split_once(' ').map_or("", |x| x.1)
+                )
+            } else {
+                test.to_string()
+            };
             let matched = l.detail.clone().or_else(|| match rhs {
                 Value::Const(_) => None,
-                _ => Some(format!("{} = {}", fact_text(rhs, env), r.val.display(&value_ty(rhs)))),
+                _ => Some(format!(
+                    "{} = {}",
+                    fact_text(rhs, env),
+                    r.val.display(&value_ty(rhs))
+                )),
             });
-            leaf(tr, env, holds, fact_text(lhs, env), l.val.display(&ty), test, matched)
+            leaf(
+                tr,
+                env,
+                holds,
+                fact_text(lhs, env),
+                l.val.display(&ty),
+                test,
+                matched,
+            )
         }
-        Cond::In { value: v, set, how, negated } => {
-            let Some(got) = value(v, env, tr) else { return Tri::Unknown };
+        Cond::In {
+            value: v,
+            set,
+            how,
+            negated,
+        } => {
+            let Some(got) = value(v, env, tr) else {
+                return Tri::Unknown;
+            };
             let found = lookup(set, *how, &got.val);
             let holds = found.is_some() != (*negated != neg);
             if !tr.on {
                 return Tri::from(holds);
             }
             let not = if *negated != neg { "not in" } else { "in" };
-            leaf(tr, env, holds, fact_text(v, env), got.val.display(&value_ty(v)), format!("{not} {}", set.name), found.map(|e| set.describe_entry(e)))
+            leaf(
+                tr,
+                env,
+                holds,
+                fact_text(v, env),
+                got.val.display(&value_ty(v)),
+                format!("{not} {}", set.name),
+                found.map(|e| set.describe_entry(e)),
+            )
         }
-        Cond::InFact { value: v, list, negated } => {
-            let Some(got) = value(v, env, tr) else { return Tri::Unknown };
-            let Some(Val::List(items)) = env.resolve(list, tr) else { return Tri::Unknown };
-            let found = (0..items.len()).find(|&i| items.get(i).and_then(|e| compare_vals(&got.val, CompareOp::Eq, &e)) == Some(true));
+        Cond::InFact {
+            value: v,
+            list,
+            negated,
+        } => {
+            let Some(got) = value(v, env, tr) else {
+                return Tri::Unknown;
+            };
+            let Some(Val::List(items)) = env.resolve(list, tr) else {
+                return Tri::Unknown;
+            };
+            let found = (0..items.len()).find(|&i| {
+                items
+                    .get(i)
+                    .and_then(|e| compare_vals(&got.val, CompareOp::Eq, &e))
+                    == Some(true)
+            });
             let holds = found.is_some() != (*negated != neg);
             if !tr.on {
                 return Tri::from(holds);
             }
             let not = if *negated != neg { "not in" } else { "in" };
             let lp = env.render(list, list.steps.len());
-            leaf(tr, env, holds, fact_text(v, env), got.val.display(&value_ty(v)), format!("{not} {lp}"), found.map(|i| format!("{lp}[{i}]")))
+            leaf(
+                tr,
+                env,
+                holds,
+                fact_text(v, env),
+                got.val.display(&value_ty(v)),
+                format!("{not} {lp}"),
+                found.map(|i| format!("{lp}[{i}]")),
+            )
         }
         Cond::StartsWith { value: v, set } => {
-            let Some(got) = value(v, env, tr) else { return Tri::Unknown };
+            let Some(got) = value(v, env, tr) else {
+                return Tri::Unknown;
+            };
             let text = match &got.val {
                 Val::Str(s) => Cow::Borrowed(*s),
                 Val::Hs(h) => Cow::Owned(h.digits().to_string()),
                 _ => return Tri::Unknown,
             };
-            let found = set.entries.iter().position(|e| text.starts_with(e.key.as_str()));
+            let found = set
+                .entries
+                .iter()
+                .position(|e| text.starts_with(e.key.as_str()));
             let holds = found.is_some() != neg;
             if !tr.on {
                 return Tri::from(holds);
             }
             let test = format!("{}starts with {}", if neg { "not " } else { "" }, set.name);
-            leaf(tr, env, holds, fact_text(v, env), text.into_owned(), test, found.map(|e| set.describe_entry(e)))
+            leaf(
+                tr,
+                env,
+                holds,
+                fact_text(v, env),
+                text.into_owned(),
+                test,
+                found.map(|e| set.describe_entry(e)),
+            )
         }
         Cond::Present { path, missing } => {
             // A presence test is never unknown: that is what it is for.
@@ -616,22 +788,57 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                 return Tri::from(holds);
             }
             let shown = if present { "present" } else { "missing" };
-            let test = if (*missing) != neg { "is missing" } else { "is present" };
-            leaf(tr, env, holds, env.render(path, path.steps.len()), shown.into(), test.into(), None)
+            let test = if (*missing) != neg {
+                "is missing"
+            } else {
+                "is present"
+            };
+            leaf(
+                tr,
+                env,
+                holds,
+                env.render(path, path.steps.len()),
+                shown.into(),
+                test.into(),
+                None,
+            )
         }
         Cond::Truthy(path) => {
-            let Some(v) = env.resolve(path, tr) else { return Tri::Unknown };
+            let Some(v) = env.resolve(path, tr) else {
+                return Tri::Unknown;
+            };
             let Val::Bool(b) = v else { return Tri::Unknown };
             let holds = b != neg;
             if !tr.on {
                 return Tri::from(holds);
             }
-            leaf(tr, env, holds, env.render(path, path.steps.len()), b.to_string(), if neg { "is false".into() } else { "is true".into() }, None)
+            leaf(
+                tr,
+                env,
+                holds,
+                env.render(path, path.steps.len()),
+                b.to_string(),
+                if neg {
+                    "is false".into()
+                } else {
+                    "is true".into()
+                },
+                None,
+            )
         }
-        Cond::Quant { quantifier, slot, collection, body } => {
-            let Some(Val::List(list)) = env.resolve(collection, tr) else { return Tri::Unknown };
+        Cond::Quant {
+            quantifier,
+            slot,
+            collection,
+            body,
+        } => {
+            let Some(Val::List(list)) = env.resolve(collection, tr) else {
+                return Tri::Unknown;
+            };
             let (exists, body_neg) = match (quantifier, neg) {
-                (Quantifier::Any, false) | (Quantifier::None, true) => (true, neg != matches!(quantifier, Quantifier::None)),
+                (Quantifier::Any, false) | (Quantifier::None, true) => {
+                    (true, neg != matches!(quantifier, Quantifier::None))
+                }
                 (Quantifier::Any, true) | (Quantifier::None, false) => (false, true),
                 (Quantifier::All, false) => (false, false),
                 (Quantifier::All, true) => (true, true),
@@ -645,13 +852,16 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                         tr.witness.resize(*slot + 1, None);
                     }
                     if tr.witness[*slot].is_none() {
-                        tr.witness[*slot] = env.slots[*slot].clone();
+                        tr.witness[*slot].clone_from(&env.slots[*slot]);
                     }
                 }
                 r
             });
             if r == Tri::False && tr.on && list.len() == 0 && tr.first_false.is_none() {
-                tr.first_false = Some(format!("{} is empty", env.render(collection, collection.steps.len())));
+                tr.first_false = Some(format!(
+                    "{} is empty",
+                    env.render(collection, collection.steps.len())
+                ));
             }
             r
         }
@@ -660,7 +870,12 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
 
 /// Kleene and (`all_mode`) or or over `n` operands, short-circuiting, keeping only
 /// the evidence and missing facts that bear on the result.
-fn junction<'a>(n: usize, all_mode: bool, tr: &mut Trace<'a>, mut each: impl FnMut(usize, &mut Trace<'a>) -> Tri) -> Tri {
+fn junction<'a>(
+    n: usize,
+    all_mode: bool,
+    tr: &mut Trace<'a>,
+    mut each: impl FnMut(usize, &mut Trace<'a>) -> Tri,
+) -> Tri {
     let (ev0, mi0) = (tr.evidence.len(), tr.missing.len());
     let mut result = if all_mode { Tri::True } else { Tri::False };
     for i in 0..n {
@@ -694,7 +909,7 @@ fn junction<'a>(n: usize, all_mode: bool, tr: &mut Trace<'a>, mut each: impl FnM
     result
 }
 
-fn effective_as_of(s: &Shipment, o: &Options) -> Date {
+fn effective_as_of(s: &Shipment, o: Options) -> Date {
     o.as_of.unwrap_or(s.date)
 }
 
@@ -704,7 +919,10 @@ struct Traced<'a> {
 }
 
 fn run<'a>(c: &'a Cond, env: &mut Env<'a>, on: bool) -> Traced<'a> {
-    let mut trace = Trace { on, ..Trace::default() };
+    let mut trace = Trace {
+        on,
+        ..Trace::default()
+    };
     let result = cond(c, env, &mut trace, false);
     Traced { result, trace }
 }
@@ -733,13 +951,22 @@ fn message<'a>(rule: &'a Rule, env: &mut Env<'a>, witness: &[Option<Bound<'a>>])
 #[must_use]
 #[allow(clippy::too_many_lines)]
 pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome {
-    let as_of = effective_as_of(shipment, opts);
-    let mut env = Env { shipment, as_of, rule: None, slots: vec![None; rules.slots] };
+    let as_of = effective_as_of(shipment, *opts);
+    let mut env = Env {
+        shipment,
+        as_of,
+        rule: None,
+        slots: vec![None; rules.slots],
+    };
     // Each regime's scope is decided once per shipment.
     let scopes: Vec<Tri> = rules
         .regimes
         .iter()
-        .map(|g| g.scope.as_ref().map_or(Tri::True, |c| run(c, &mut env, false).result))
+        .map(|g| {
+            g.scope
+                .as_ref()
+                .map_or(Tri::True, |c| run(c, &mut env, false).result)
+        })
         .collect();
 
     let mut findings = Vec::new();
@@ -751,15 +978,27 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
         let regime = &rules.regimes[rule.regime];
         if !rule.effective.contains(as_of) {
             if opts.explain {
-                not_fired.push(NotFired { rule: rule.id.clone(), regime: regime.name.clone(), reason: format!("not in force on {as_of} ({})", rule.effective.describe()) });
+                not_fired.push(NotFired {
+                    rule: rule.id.clone(),
+                    regime: regime.name.clone(),
+                    reason: format!("not in force on {as_of} ({})", rule.effective.describe()),
+                });
             }
             continue;
         }
         let scope = scopes[rule.regime];
         if scope == Tri::False {
             if opts.explain {
-                let why = regime.scope.as_ref().and_then(|c| run(c, &mut env, true).trace.first_false).unwrap_or_default();
-                not_fired.push(NotFired { rule: rule.id.clone(), regime: regime.name.clone(), reason: format!("outside the scope of regime {}: {why}", regime.name) });
+                let why = regime
+                    .scope
+                    .as_ref()
+                    .and_then(|c| run(c, &mut env, true).trace.first_false)
+                    .unwrap_or_default();
+                not_fired.push(NotFired {
+                    rule: rule.id.clone(),
+                    regime: regime.name.clone(),
+                    reason: format!("outside the scope of regime {}: {why}", regime.name),
+                });
             }
             continue;
         }
@@ -772,14 +1011,25 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
         };
         if combined == Tri::False {
             if opts.explain {
-                let why = run(&rule.when, &mut env, true).trace.first_false.unwrap_or_else(|| "its condition does not hold".into());
-                not_fired.push(NotFired { rule: rule.id.clone(), regime: regime.name.clone(), reason: why });
+                let why = run(&rule.when, &mut env, true)
+                    .trace
+                    .first_false
+                    .unwrap_or_else(|| "its condition does not hold".into());
+                not_fired.push(NotFired {
+                    rule: rule.id.clone(),
+                    regime: regime.name.clone(),
+                    reason: why,
+                });
             }
             continue;
         }
         let traced = run(&rule.when, &mut env, true);
         let mut because = traced.trace.evidence;
-        let mut rule_missing = if combined == Tri::Unknown { traced.trace.missing } else { Vec::new() };
+        let mut rule_missing = if combined == Tri::Unknown {
+            traced.trace.missing
+        } else {
+            Vec::new()
+        };
         if scope == Tri::Unknown
             && let Some(sc) = &regime.scope
         {
@@ -798,7 +1048,11 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
             ev.append(&mut because);
             because = ev;
         }
-        let base = if combined == Tri::True { rule.verdict } else { Verdict::Review };
+        let base = if combined == Tri::True {
+            rule.verdict
+        } else {
+            Verdict::Review
+        };
         let msg = message(rule, &mut env, &traced.trace.witness);
 
         // Exceptions.
@@ -818,12 +1072,26 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
             match t.result {
                 Tri::True => {
                     outcomes.push((xi, x.leaves));
-                    notes.push(ExceptionNote { exception: x.id.clone(), citation: x.citation.clone().unwrap_or_default(), outcome: ExceptionOutcome::Applied, leaves: leaves_text, because: t.trace.evidence, missing: Vec::new() });
+                    notes.push(ExceptionNote {
+                        exception: x.id.clone(),
+                        citation: x.citation.clone().unwrap_or_default(),
+                        outcome: ExceptionOutcome::Applied,
+                        leaves: leaves_text,
+                        because: t.trace.evidence,
+                        missing: Vec::new(),
+                    });
                 }
                 Tri::Unknown => {
                     // Fail closed: an undecided exception does not apply. Its missing facts
                     // are told in the finding; they do not make the verdict undecided.
-                    notes.push(ExceptionNote { exception: x.id.clone(), citation: x.citation.clone().unwrap_or_default(), outcome: ExceptionOutcome::Unknown, leaves: leaves_text, because: Vec::new(), missing: t.trace.missing });
+                    notes.push(ExceptionNote {
+                        exception: x.id.clone(),
+                        citation: x.citation.clone().unwrap_or_default(),
+                        outcome: ExceptionOutcome::Unknown,
+                        leaves: leaves_text,
+                        because: Vec::new(),
+                        missing: t.trace.missing,
+                    });
                 }
                 Tri::False => {}
             }
@@ -837,13 +1105,25 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
         let final_verdict = if outcomes.is_empty() {
             Some(base)
         } else {
-            let mut distinct: Vec<Option<Verdict>> = outcomes.iter().map(|(_, l)| severity(*l)).collect();
+            let mut distinct: Vec<Option<Verdict>> =
+                outcomes.iter().map(|(_, l)| severity(*l)).collect();
             distinct.sort();
             distinct.dedup();
             if distinct.len() > 1 {
                 conflict = Some(format!(
                     "exceptions {} apply with different outcomes; the most severe is kept until the rules say which prevails",
-                    outcomes.iter().map(|(xi, l)| format!("{} (leaves {})", rules.exceptions[*xi].id, match l { Leaves::Nothing => "nothing".to_string(), Leaves::Verdict(v) => v.to_string() })).collect::<Vec<_>>().join(" and ")
+                    outcomes
+                        .iter()
+                        .map(|(xi, l)| format!(
+                            "{} (leaves {})",
+                            rules.exceptions[*xi].id,
+                            match l {
+                                Leaves::Nothing => "nothing".to_string(),
+                                Leaves::Verdict(v) => v.to_string(),
+                            }
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 ));
             }
             // Fail closed: the most severe outcome stands, and never more than the rule said.
@@ -885,8 +1165,16 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
             (!needed_by.is_empty()).then_some(Missing { fact, needed_by })
         })
         .collect();
-    findings.sort_by(|a, b| b.verdict.cmp(&a.verdict));
-    let verdict = findings.iter().map(|f| f.verdict).max().unwrap_or(if missing.is_empty() { Verdict::Clear } else { Verdict::Review });
+    findings.sort_by_key(|f| std::cmp::Reverse(f.verdict));
+    let verdict = findings
+        .iter()
+        .map(|f| f.verdict)
+        .max()
+        .unwrap_or(if missing.is_empty() {
+            Verdict::Clear
+        } else {
+            Verdict::Review
+        });
     Outcome {
         shipment: shipment.id.0.clone(),
         as_of,

@@ -48,7 +48,9 @@ impl<'de> Deserialize<'de> for Percent {
             if v.is_finite() && (0.0..=100.0).contains(&v) {
                 Ok(v)
             } else {
-                Err(format!("{v} is not a percentage: expected a number from 0 to 100"))
+                Err(format!(
+                    "{v} is not a percentage: expected a number from 0 to 100"
+                ))
             }
         }))
         .map(Percent)
@@ -65,7 +67,9 @@ impl<'de> Deserialize<'de> for Amount {
             if v.is_finite() && (0.0..=1e15).contains(&v) {
                 Ok(v)
             } else {
-                Err(format!("{v} is not a usable amount: expected a finite number from 0 to 10^15"))
+                Err(format!(
+                    "{v} is not a usable amount: expected a finite number from 0 to 10^15"
+                ))
             }
         }))
         .map(Amount)
@@ -145,7 +149,10 @@ fn non_empty_items<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Item>, D::Erro
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a list of items")
         }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Item>, A::Error> {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<Item>, A::Error> {
             let mut out = Vec::new();
             while let Some(item) = seq.next_element()? {
                 out.push(item);
@@ -419,7 +426,8 @@ impl Shipment {
                 .help("a shipment needs at least `id`, `date`, `exporter`, `consignee`, `destination` and `items`"));
         }
         let bom = file.text.len() - text.len();
-        let mut s: Shipment = serde_yaml::from_str(text).map_err(|e| yaml_problem(file, bom, &e))?;
+        let mut s: Shipment =
+            serde_yaml::from_str(text).map_err(|e| yaml_problem(file, bom, &e))?;
         // The typed pass has validated the structure; a second, untyped pass keeps the
         // fields beyond the schema so that rules can reach them.
         let raw: serde_yaml::Value =
@@ -430,7 +438,10 @@ impl Shipment {
 
     fn attach_extras(&mut self, raw: &serde_yaml::Value) {
         self.extra = extras(raw, SHIPMENT_KEYS);
-        for (key, party) in [("exporter", &mut self.exporter), ("consignee", &mut self.consignee)] {
+        for (key, party) in [
+            ("exporter", &mut self.exporter),
+            ("consignee", &mut self.consignee),
+        ] {
             if let Some(v) = raw.get(key) {
                 party_extras(party, v);
             }
@@ -507,11 +518,14 @@ fn help_for(message: &str) -> Option<String> {
         "the file expands YAML aliases too many times to be a shipment"
     } else if message.contains("invalid type") && message.contains("expected f64") {
         "write the number without quotes or units, e.g. `5000`"
-    } else if message.contains("premature end") || message.contains("did not find expected")
+    } else if message.contains("premature end")
+        || message.contains("did not find expected")
         || message.contains("mapping values are not allowed")
     {
         "this is not valid YAML: check indentation and the `key: value` form"
-    } else if message.contains("input contains invalid characters") || message.contains("premature end of input") {
+    } else if message.contains("input contains invalid characters")
+        || message.contains("premature end of input")
+    {
         "dates are written YYYY-MM-DD"
     } else {
         return None;
@@ -550,7 +564,11 @@ mod tests {
     #[test]
     fn digest_ignores_formatting() {
         let a = load(MIN).unwrap();
-        let b = load(&MIN.replace("\"8542.31\"", "\"854231\"").replace("{name: A, country: DE}", "\n  country: DE\n  name: A")).unwrap();
+        let b = load(
+            &MIN.replace("\"8542.31\"", "\"854231\"")
+                .replace("{name: A, country: DE}", "\n  country: DE\n  name: A"),
+        )
+        .unwrap();
         assert_eq!(a.digest(), b.digest());
         let c = load(&MIN.replace("name: B", "name: C")).unwrap();
         assert_ne!(a.digest(), c.digest());

@@ -8,14 +8,14 @@
 pub mod ast;
 pub mod check;
 pub mod compile;
+pub mod diagnostics;
 pub mod eval;
+pub mod facts;
 pub mod lists;
 pub mod load;
-pub mod schema;
-pub mod diagnostics;
-pub mod facts;
 pub mod parser;
 pub mod render;
+pub mod schema;
 pub mod source;
 pub mod types;
 pub mod verdict;

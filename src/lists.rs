@@ -112,9 +112,15 @@ fn read_csv(file: &SourceFile, column: Option<&str>) -> Result<Vec<RawEntry>, Ve
     let key_col = match column {
         Some(c) => names.iter().position(|n| *n == c).ok_or_else(|| {
             vec![
-                Problem::in_file(Code::DataFile, file, bom, line_end(&file.text, bom), format!("the data file has no column `{c}`"))
-                    .label("header row")
-                    .help(format!("its columns are: {}", names.join(", "))),
+                Problem::in_file(
+                    Code::DataFile,
+                    file,
+                    bom,
+                    line_end(&file.text, bom),
+                    format!("the data file has no column `{c}`"),
+                )
+                .label("header row")
+                .help(format!("its columns are: {}", names.join(", "))),
             ]
         })?,
         None => names
@@ -133,7 +139,10 @@ fn read_csv(file: &SourceFile, column: Option<&str>) -> Result<Vec<RawEntry>, Ve
                 break;
             }
         };
-        let pos = rec.position().map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0)) + bom;
+        let pos = rec
+            .position()
+            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0))
+            + bom;
         let line = rec.position().map_or(0, csv::Position::line);
         let key = rec.get(key_col).unwrap_or("").trim().to_string();
         let attrs = rec
@@ -147,13 +156,20 @@ fn read_csv(file: &SourceFile, column: Option<&str>) -> Result<Vec<RawEntry>, Ve
             .collect();
         out.push(RawEntry {
             key,
-            id: id_col.and_then(|c| rec.get(c)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            id: id_col
+                .and_then(|c| rec.get(c))
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
             attrs,
             origin: format!("{}:{line}", file.name),
             at: (pos, line_end(&file.text, pos)),
         });
     }
-    if problems.is_empty() { Ok(out) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
 }
 
 fn csv_problem(file: &SourceFile, bom: usize, e: &csv::Error) -> Problem {
@@ -161,9 +177,15 @@ fn csv_problem(file: &SourceFile, bom: usize, e: &csv::Error) -> Problem {
         .position()
         .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0))
         + bom;
-    Problem::in_file(Code::DataFile, file, pos, line_end(&file.text, pos), format!("malformed CSV: {e}"))
-        .label("this row")
-        .help("every row has as many fields as the header; quote fields that contain commas")
+    Problem::in_file(
+        Code::DataFile,
+        file,
+        pos,
+        line_end(&file.text, pos),
+        format!("malformed CSV: {e}"),
+    )
+    .label("this row")
+    .help("every row has as many fields as the header; quote fields that contain commas")
 }
 
 /// OFAC nulls are `-0-`, often with a trailing space.
@@ -185,7 +207,9 @@ fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| vec![csv_problem(file, 0, &e)])?;
-        let pos = rec.position().map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
+        let pos = rec
+            .position()
+            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
         let line = rec.position().map_or(0, csv::Position::line);
         let at = (pos, line_end(&file.text, pos));
         if rec.len() != 12 {
@@ -197,15 +221,27 @@ fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
         }
         let (Some(id), Some(name)) = (ofac_field(&rec[0]), ofac_field(&rec[1])) else {
             return Err(vec![
-                Problem::in_file(Code::DataFile, file, at.0, at.1, "an OFAC SDN row without ent_num or name")
-                    .label("this row"),
+                Problem::in_file(
+                    Code::DataFile,
+                    file,
+                    at.0,
+                    at.1,
+                    "an OFAC SDN row without ent_num or name",
+                )
+                .label("this row"),
             ]);
         };
         if !id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(vec![
-                Problem::in_file(Code::DataFile, file, at.0, at.1, format!("`{id}` is not an OFAC ent_num (a number)"))
-                    .label("this row")
-                    .help("is this OFAC's sdn.csv? It has no header row"),
+                Problem::in_file(
+                    Code::DataFile,
+                    file,
+                    at.0,
+                    at.1,
+                    format!("`{id}` is not an OFAC ent_num (a number)"),
+                )
+                .label("this row")
+                .help("is this OFAC's sdn.csv? It has no header row"),
             ]);
         }
         let mut attrs = vec![("ent_num".to_string(), id.to_string())];
@@ -213,7 +249,10 @@ fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
             attrs.push(("type".into(), t.to_string()));
         }
         if let Some(p) = ofac_field(&rec[3]) {
-            attrs.push(("programs".into(), p.split("] [").collect::<Vec<_>>().join(", ")));
+            attrs.push((
+                "programs".into(),
+                p.split("] [").collect::<Vec<_>>().join(", "),
+            ));
         }
         out.push(RawEntry {
             key: name.to_string(),
@@ -235,16 +274,38 @@ fn read_structured(
         Format::Json => serde_json::from_str::<serde_json::Value>(&file.text)
             .map_err(|e| {
                 let off = offset_of(&file.text, e.line(), e.column());
-                vec![Problem::in_file(Code::DataFile, file, off, off + 1, format!("malformed JSON: {e}")).label("here")]
+                vec![
+                    Problem::in_file(
+                        Code::DataFile,
+                        file,
+                        off,
+                        off + 1,
+                        format!("malformed JSON: {e}"),
+                    )
+                    .label("here"),
+                ]
             })
             .and_then(|j| {
                 serde_yaml::to_value(j).map_err(|e| {
-                    vec![Problem::whole(Code::DataFile, Some(&file.name), e.to_string())]
+                    vec![Problem::whole(
+                        Code::DataFile,
+                        Some(&file.name),
+                        e.to_string(),
+                    )]
                 })
             })?,
         _ => serde_yaml::from_str(&file.text).map_err(|e| {
             let off = e.location().map_or(0, |l| l.index());
-            vec![Problem::in_file(Code::DataFile, file, off, line_end(&file.text, off), format!("malformed YAML: {e}")).label("here")]
+            vec![
+                Problem::in_file(
+                    Code::DataFile,
+                    file,
+                    off,
+                    line_end(&file.text, off),
+                    format!("malformed YAML: {e}"),
+                )
+                .label("here"),
+            ]
         })?,
     };
     let serde_yaml::Value::Sequence(seq) = value else {
@@ -268,7 +329,9 @@ fn read_structured(
             serde_yaml::Value::Mapping(m) => {
                 let get = |k: &str| m.get(k).and_then(scalar);
                 let key = if key_field.is_empty() {
-                    get("code").or_else(|| get("name")).or_else(|| get("country"))
+                    get("code")
+                        .or_else(|| get("name"))
+                        .or_else(|| get("country"))
                 } else {
                     get(key_field)
                 };
@@ -302,7 +365,14 @@ fn read_structured(
                 return Err(vec![Problem::whole(
                     Code::DataFile,
                     Some(&file.name),
-                    format!("entry {n} has no `{}` value", if key_field.is_empty() { "code` or `name" } else { key_field }),
+                    format!(
+                        "entry {n} has no `{}` value",
+                        if key_field.is_empty() {
+                            "code` or `name"
+                        } else {
+                            key_field
+                        }
+                    ),
                 )]);
             }
         }
@@ -327,8 +397,11 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     (start + column.saturating_sub(1)).min(text.len())
 }
 
-/// Reads an OFAC `alt.csv` alias file: (ent_num, alias name, byte range).
-pub fn read_ofac_aliases(file: &SourceFile) -> Result<Vec<(String, String, (usize, usize))>, Vec<Problem>> {
+/// One alias row: the `ent_num` it belongs to, the alias, and its byte range.
+pub type AliasRow = (String, String, (usize, usize));
+
+/// Reads an OFAC `alt.csv` alias file.
+pub fn read_ofac_aliases(file: &SourceFile) -> Result<Vec<AliasRow>, Vec<Problem>> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -336,9 +409,14 @@ pub fn read_ofac_aliases(file: &SourceFile) -> Result<Vec<(String, String, (usiz
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| vec![csv_problem(file, 0, &e)])?;
-        let pos = rec.position().map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
+        let pos = rec
+            .position()
+            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
         let at = (pos, line_end(&file.text, pos));
-        match (rec.get(0).and_then(ofac_field), rec.get(3).and_then(ofac_field)) {
+        match (
+            rec.get(0).and_then(ofac_field),
+            rec.get(3).and_then(ofac_field),
+        ) {
             (Some(id), Some(name)) => out.push((id.to_string(), name.to_string(), at)),
             _ => {
                 return Err(vec![
@@ -370,7 +448,12 @@ pub fn canonical_key(kind: ListKind, key: &str) -> Result<String, String> {
 
 /// Builds the index of a set from checked entries (`canonical` keys in entry order).
 #[must_use]
-pub fn build_index(kind: ListKind, entries: &[Entry], canonical: &[String], ids: &[Option<String>]) -> SetIndex {
+pub fn build_index(
+    kind: ListKind,
+    entries: &[Entry],
+    canonical: &[String],
+    ids: &[Option<String>],
+) -> SetIndex {
     let mut index = SetIndex::default();
     for (i, key) in canonical.iter().enumerate() {
         match kind {

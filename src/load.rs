@@ -40,7 +40,11 @@ impl Origin {
                     out.push(p.display().to_string());
                 } else if p.is_dir() {
                     collect_disk(p, &mut out).map_err(|e| {
-                        Problem::whole(Code::Io, Some(&p.display().to_string()), format!("cannot read the rules directory: {e}"))
+                        Problem::whole(
+                            Code::Io,
+                            Some(&p.display().to_string()),
+                            format!("cannot read the rules directory: {e}"),
+                        )
                     })?;
                 } else {
                     return Err(Problem::whole(
@@ -65,14 +69,20 @@ impl Origin {
             Origin::Disk(_) => {
                 let meta = std::fs::metadata(name).map_err(|e| e.to_string())?;
                 if meta.len() > crate::lists::MAX_DATA_BYTES as u64 {
-                    return Err(format!("the file is {} bytes, more than the limit", meta.len()));
+                    return Err(format!(
+                        "the file is {} bytes, more than the limit",
+                        meta.len()
+                    ));
                 }
                 std::fs::read(name).map_err(|e| e.to_string())?
             }
         };
-        String::from_utf8(bytes)
-            .map(Arc::from)
-            .map_err(|e| format!("the file is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+        String::from_utf8(bytes).map(Arc::from).map_err(|e| {
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )
+        })
     }
 
     /// Resolves a data path written in `rule_file` relative to that file's directory.
@@ -177,7 +187,11 @@ pub fn load(origin: &Origin) -> Result<(RuleSet, Vec<Problem>), Problems> {
         let text = match origin.read(name) {
             Ok(t) => t,
             Err(e) => {
-                problems.push(Problem::whole(Code::Io, Some(name), format!("cannot read the rule file: {e}")));
+                problems.push(Problem::whole(
+                    Code::Io,
+                    Some(name),
+                    format!("cannot read the rule file: {e}"),
+                ));
                 continue;
             }
         };
@@ -185,7 +199,10 @@ pub fn load(origin: &Origin) -> Result<(RuleSet, Vec<Problem>), Problems> {
             problems.push(Problem::whole(
                 Code::Limit,
                 Some(name),
-                format!("the rule file is {} bytes, more than the limit of {MAX_RULE_BYTES}", text.len()),
+                format!(
+                    "the rule file is {} bytes, more than the limit of {MAX_RULE_BYTES}",
+                    text.len()
+                ),
             ));
             continue;
         }

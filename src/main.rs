@@ -63,7 +63,8 @@ enum Command {
 }
 
 fn parse_date(s: &str) -> Result<Date, String> {
-    Date::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date: write YYYY-MM-DD"))
+    Date::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date: write YYYY-MM-DD"))
 }
 
 fn origin(p: Option<PathBuf>) -> Origin {
@@ -98,7 +99,11 @@ fn main() -> ExitCode {
                     plural(rs.exceptions.len()),
                     rs.lists.len(),
                     plural(rs.lists.len()),
-                    if warnings.is_empty() { String::new() } else { format!(", {} warning{}", warnings.len(), plural(warnings.len())) }
+                    if warnings.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} warning{}", warnings.len(), plural(warnings.len()))
+                    }
                 );
                 ExitCode::SUCCESS
             }
@@ -110,7 +115,13 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_BAD_RULES)
             }
         },
-        Command::Eval { rules, as_of, format, explain, shipments } => {
+        Command::Eval {
+            rules,
+            as_of,
+            format,
+            explain,
+            shipments,
+        } => {
             let rs = match load::load(&origin(rules)) {
                 Ok((rs, _)) => rs,
                 Err(ps) => {
@@ -121,7 +132,8 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_BAD_RULES);
                 }
             };
-            let out_color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let out_color =
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let opts = Options { as_of, explain };
             let mut worst: Option<u8> = None;
             let mut bad = false;
@@ -173,13 +185,40 @@ fn plural(n: usize) -> &'static str {
 
 fn read_text(path: &std::path::Path) -> Result<String, Problem> {
     let name = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| Problem::whole(Code::Io, Some(&name), format!("cannot read the shipment file: {e}")))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Problem::whole(
+            Code::Io,
+            Some(&name),
+            format!("cannot read the shipment file: {e}"),
+        )
+    })?;
     if meta.len() > rulecheck::facts::MAX_SHIPMENT_BYTES as u64 {
-        return Err(Problem::whole(Code::Limit, Some(&name), format!("the shipment file is {} bytes, more than the limit of {}", meta.len(), rulecheck::facts::MAX_SHIPMENT_BYTES)));
+        return Err(Problem::whole(
+            Code::Limit,
+            Some(&name),
+            format!(
+                "the shipment file is {} bytes, more than the limit of {}",
+                meta.len(),
+                rulecheck::facts::MAX_SHIPMENT_BYTES
+            ),
+        ));
     }
-    let bytes = std::fs::read(path).map_err(|e| Problem::whole(Code::Io, Some(&name), format!("cannot read the shipment file: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Problem::whole(
+            Code::Io,
+            Some(&name),
+            format!("cannot read the shipment file: {e}"),
+        )
+    })?;
     String::from_utf8(bytes).map_err(|e| {
-        Problem::whole(Code::Shipment, Some(&name), format!("the shipment file is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
-            .help("save the file as UTF-8")
+        Problem::whole(
+            Code::Shipment,
+            Some(&name),
+            format!(
+                "the shipment file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+        .help("save the file as UTF-8")
     })
 }

@@ -12,9 +12,14 @@ use crate::diagnostics::{Code, Problem, did_you_mean};
 use crate::source::{FileId, SourceFile, Span};
 use crate::types::{Date, Verdict};
 
-#[derive(pest_derive::Parser)]
-#[grammar = "../grammar/rulecheck.pest"]
-struct Grammar;
+mod grammar {
+    //! The parser pest derives from `grammar/rulecheck.pest`.
+    #![allow(missing_docs)]
+    #[derive(pest_derive::Parser)]
+    #[grammar = "../grammar/rulecheck.pest"]
+    pub struct Grammar;
+}
+use grammar::{Grammar, Rule};
 
 /// Nesting depth of conditions beyond which a file is refused (the parser recurses).
 pub const MAX_NESTING: usize = 64;
@@ -99,8 +104,12 @@ fn too_deep(text: &str) -> Option<usize> {
 fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
-        Rule::regime_decl | Rule::rule_decl | Rule::exception_decl | Rule::list_decl
-        | Rule::predicate_decl | Rule::fact_decl => {
+        Rule::regime_decl
+        | Rule::rule_decl
+        | Rule::exception_decl
+        | Rule::list_decl
+        | Rule::predicate_decl
+        | Rule::fact_decl => {
             "a declaration (`regime`, `rule`, `exception`, `list`, `predicate` or `fact`)"
         }
         Rule::title_field => "`title`",
@@ -131,8 +140,15 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::value_type => {
             "a type (`string`, `number`, `percent`, `date`, `bool`, `country`, `hs_code`, `eccn`, `entity`, `party`, `item`, `license`)"
         }
-        Rule::expr | Rule::and_expr | Rule::unary | Rule::quantified | Rule::presence
-        | Rule::comparison | Rule::membership | Rule::prefix_test | Rule::call => "a condition",
+        Rule::expr
+        | Rule::and_expr
+        | Rule::unary
+        | Rule::quantified
+        | Rule::presence
+        | Rule::comparison
+        | Rule::membership
+        | Rule::prefix_test
+        | Rule::call => "a condition",
         Rule::or_op => "`or`",
         Rule::and_op => "`and`",
         Rule::not_op => "`not`",
@@ -246,13 +262,17 @@ fn syntax_error(file: &SourceFile, e: &pest::error::Error<Rule>) -> Problem {
     let mut p = Problem::in_file(Code::Syntax, file, pos, end, message).label("not expected here");
     if !found.is_empty()
         && let Some(s) = did_you_mean(&found, FIELD_WORDS.iter().copied())
-        && expected.iter().any(|w| w.contains(&format!("`{s}`")) || w.starts_with("a declaration"))
+        && expected
+            .iter()
+            .any(|w| w.contains(&format!("`{s}`")) || w.starts_with("a declaration"))
     {
         p = p.help(format!("did you mean `{s}`?"));
-    } else if expected.iter().any(|w| *w == "`}`" || w.starts_with('`')) && rest.starts_with('"')
-    {
+    } else if expected.iter().any(|w| *w == "`}`" || w.starts_with('`')) && rest.starts_with('"') {
         p = p.help("each value needs its field keyword in front of it, e.g. `title \"...\"`");
-    } else if expected.contains(&"a condition") && !found.is_empty() && found.chars().all(|c| c.is_ascii_uppercase()) {
+    } else if expected.contains(&"a condition")
+        && !found.is_empty()
+        && found.chars().all(|c| c.is_ascii_uppercase())
+    {
         p = p.help("a condition compares a fact with a value, e.g. `destination == RU`");
     }
     p
@@ -430,7 +450,11 @@ impl Cx<'_> {
         };
         for f in inner {
             let fs = self.span(&f);
-            let v = f.clone().into_inner().next().expect("grammar: field has a value");
+            let v = f
+                .clone()
+                .into_inner()
+                .next()
+                .expect("grammar: field has a value");
             match f.as_rule() {
                 Rule::title_field => set_once!(self, r.title, self.string(&v), fs, "title"),
                 Rule::authority_field => {
@@ -469,14 +493,15 @@ impl Cx<'_> {
         };
         for f in inner {
             let fs = self.span(&f);
-            match f.as_rule() {
-                Rule::effective_field => {
-                    set_once!(self, r.effective, self.effective(f), fs, "effective");
-                    continue;
-                }
-                _ => {}
+            if f.as_rule() == Rule::effective_field {
+                set_once!(self, r.effective, self.effective(f), fs, "effective");
+                continue;
             }
-            let v = f.clone().into_inner().next().expect("grammar: field has a value");
+            let v = f
+                .clone()
+                .into_inner()
+                .next()
+                .expect("grammar: field has a value");
             match f.as_rule() {
                 Rule::regime_field_ref => set_once!(self, r.regime, self.ident(&v), fs, "regime"),
                 Rule::title_field => set_once!(self, r.title, self.string(&v), fs, "title"),
@@ -530,7 +555,11 @@ impl Cx<'_> {
                 }
                 _ => {}
             }
-            let v = f.clone().into_inner().next().expect("grammar: field has a value");
+            let v = f
+                .clone()
+                .into_inner()
+                .next()
+                .expect("grammar: field has a value");
             match f.as_rule() {
                 Rule::title_field => set_once!(self, x.title, self.string(&v), fs, "title"),
                 Rule::citation_field => {
@@ -586,7 +615,11 @@ impl Cx<'_> {
                 l.from = f.into_inner().map(|s| self.string(&s)).collect();
                 continue;
             }
-            let v = f.clone().into_inner().next().expect("grammar: field has a value");
+            let v = f
+                .clone()
+                .into_inner()
+                .next()
+                .expect("grammar: field has a value");
             match f.as_rule() {
                 Rule::kind_field => set_once!(self, l.kind, self.type_name(&v), fs, "kind"),
                 Rule::title_field => set_once!(self, l.title, self.string(&v), fs, "title"),
@@ -635,7 +668,11 @@ impl Cx<'_> {
         };
         for f in inner {
             let fs = self.span(&f);
-            let v = f.clone().into_inner().next().expect("grammar: field has a value");
+            let v = f
+                .clone()
+                .into_inner()
+                .next()
+                .expect("grammar: field has a value");
             match f.as_rule() {
                 Rule::title_field => set_once!(self, pr.title, self.string(&v), fs, "title"),
                 Rule::when_field => set_once!(self, pr.when, self.expr(v), fs, "when"),
@@ -671,7 +708,10 @@ impl Cx<'_> {
         let span = self.span(p);
         let (kind, text) = match p.as_rule() {
             Rule::date_lit => (LiteralKind::Date, p.as_str().to_string()),
-            Rule::percent => (LiteralKind::Percent, p.as_str().trim_end_matches('%').to_string()),
+            Rule::percent => (
+                LiteralKind::Percent,
+                p.as_str().trim_end_matches('%').to_string(),
+            ),
             Rule::number => (LiteralKind::Number, p.as_str().to_string()),
             Rule::code => (LiteralKind::Code, p.as_str().to_string()),
             Rule::string => (LiteralKind::String, self.string(p).value),
@@ -684,8 +724,14 @@ impl Cx<'_> {
         match p.as_rule() {
             Rule::expr | Rule::and_expr => {
                 let is_or = p.as_rule() == Rule::expr;
-                let mut parts = p.into_inner().filter(|x| !matches!(x.as_rule(), Rule::or_op | Rule::and_op));
-                let first = self.expr(parts.next().expect("grammar: expression has a first operand"));
+                let mut parts = p
+                    .into_inner()
+                    .filter(|x| !matches!(x.as_rule(), Rule::or_op | Rule::and_op));
+                let first = self.expr(
+                    parts
+                        .next()
+                        .expect("grammar: expression has a first operand"),
+                );
                 parts.fold(first, |acc, next| {
                     let rhs = self.expr(next);
                     let span = acc.span().to(rhs.span());
@@ -701,7 +747,8 @@ impl Cx<'_> {
                 let parts: Vec<_> = p.into_inner().collect();
                 let (nots, rest) = parts.split_at(parts.len() - 1);
                 let inner = self.expr(rest[0].clone());
-                nots.iter().fold(inner, |acc, _| Expr::Not(Box::new(acc), span))
+                nots.iter()
+                    .fold(inner, |acc, _| Expr::Not(Box::new(acc), span))
             }
             Rule::quantified => {
                 let span = self.span(&p);
@@ -729,7 +776,8 @@ impl Cx<'_> {
                 let mut it = p.into_inner();
                 let path = self.path(&it.next().expect("grammar: presence path"));
                 let _is = it.next();
-                let missing = it.next().expect("grammar: present/missing").as_rule() == Rule::missing;
+                let missing =
+                    it.next().expect("grammar: present/missing").as_rule() == Rule::missing;
                 Expr::Presence {
                     path,
                     missing,
@@ -831,7 +879,10 @@ impl Cx<'_> {
                     self.problem(
                         Code::Type,
                         self.span(&n_pair),
-                        &format!("`{}` is not a whole number of days, months or years up to 100000", n_pair.as_str()),
+                        &format!(
+                            "`{}` is not a whole number of days, months or years up to 100000",
+                            n_pair.as_str()
+                        ),
                         "not a usable duration",
                         Some("write a whole number, e.g. `30 days`"),
                     );
@@ -852,13 +903,19 @@ impl Cx<'_> {
         let span = self.span(&p);
         match p.as_rule() {
             Rule::ownership => {
-                let mut it = p.into_inner().filter(|x| x.as_rule() != Rule::kw_ownership && x.as_rule() != Rule::kw_of && x.as_rule() != Rule::kw_by);
+                let mut it = p.into_inner().filter(|x| {
+                    x.as_rule() != Rule::kw_ownership
+                        && x.as_rule() != Rule::kw_of
+                        && x.as_rule() != Rule::kw_by
+                });
                 let party = self.path(&it.next().expect("grammar: ownership party"));
                 let list = self.ident(&it.next().expect("grammar: ownership list"));
                 Term::Ownership { party, list, span }
             }
             Rule::count => {
-                let mut it = p.into_inner().filter(|x| !matches!(x.as_rule(), Rule::kw_count | Rule::kw_in | Rule::kw_where));
+                let mut it = p.into_inner().filter(|x| {
+                    !matches!(x.as_rule(), Rule::kw_count | Rule::kw_in | Rule::kw_where)
+                });
                 let var = self.ident(&it.next().expect("grammar: count variable"));
                 let collection = self.path(&it.next().expect("grammar: count collection"));
                 let filter = it.next().map(|b| Box::new(self.expr(b)));
@@ -870,7 +927,12 @@ impl Cx<'_> {
                 }
             }
             Rule::sum => {
-                let mut it = p.into_inner().filter(|x| !matches!(x.as_rule(), Rule::kw_sum | Rule::kw_for | Rule::kw_in | Rule::kw_where));
+                let mut it = p.into_inner().filter(|x| {
+                    !matches!(
+                        x.as_rule(),
+                        Rule::kw_sum | Rule::kw_for | Rule::kw_in | Rule::kw_where
+                    )
+                });
                 let value = self.path(&it.next().expect("grammar: sum value"));
                 let var = self.ident(&it.next().expect("grammar: sum variable"));
                 let collection = self.path(&it.next().expect("grammar: sum collection"));
@@ -930,7 +992,11 @@ mod tests {
     #[test]
     fn syntax_errors_use_words() {
         let e = parse("rule a.b { titel \"x\" }").unwrap_err();
-        assert!(e[0].message.contains("unexpected `titel`"), "{}", e[0].message);
+        assert!(
+            e[0].message.contains("unexpected `titel`"),
+            "{}",
+            e[0].message
+        );
         assert_eq!(e[0].help.as_deref(), Some("did you mean `title`?"));
     }
 }

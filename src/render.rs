@@ -53,7 +53,11 @@ fn evidence_line(e: &Evidence) -> String {
 
 fn tree(out: &mut String, indent: &str, lines: &[String]) {
     for (i, l) in lines.iter().enumerate() {
-        let branch = if i + 1 == lines.len() { "└─" } else { "├─" };
+        let branch = if i + 1 == lines.len() {
+            "└─"
+        } else {
+            "├─"
+        };
         let _ = writeln!(out, "{indent}{branch} {l}");
     }
 }
@@ -70,7 +74,11 @@ fn finding(out: &mut String, f: &Finding, color: bool) {
     }
     if !f.because.is_empty() {
         let _ = writeln!(out, "  because:");
-        tree(out, "    ", &f.because.iter().map(evidence_line).collect::<Vec<_>>());
+        tree(
+            out,
+            "    ",
+            &f.because.iter().map(evidence_line).collect::<Vec<_>>(),
+        );
     }
     if !f.missing.is_empty() {
         let _ = writeln!(out, "  undecided, these facts are missing:");
@@ -79,14 +87,27 @@ fn finding(out: &mut String, f: &Finding, color: bool) {
     for x in &f.exceptions {
         match x.outcome {
             ExceptionOutcome::Applied => {
-                let _ = writeln!(out, "  exception {} applies, leaves {}", x.exception, x.leaves);
+                let _ = writeln!(
+                    out,
+                    "  exception {} applies, leaves {}",
+                    x.exception, x.leaves
+                );
                 if !x.citation.is_empty() {
                     let _ = writeln!(out, "    citation: {}", x.citation);
                 }
-                tree(out, "    ", &x.because.iter().map(evidence_line).collect::<Vec<_>>());
+                tree(
+                    out,
+                    "    ",
+                    &x.because.iter().map(evidence_line).collect::<Vec<_>>(),
+                );
             }
             ExceptionOutcome::Unknown => {
-                let _ = writeln!(out, "  exception {} does not apply: missing {}", x.exception, x.missing.join(", "));
+                let _ = writeln!(
+                    out,
+                    "  exception {} does not apply: missing {}",
+                    x.exception,
+                    x.missing.join(", ")
+                );
             }
         }
     }
@@ -99,7 +120,13 @@ fn finding(out: &mut String, f: &Finding, color: bool) {
 #[must_use]
 pub fn text(o: &Outcome, color: bool) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}: {} (as of {})", o.shipment, verdict_word(o.verdict, color), o.as_of);
+    let _ = writeln!(
+        out,
+        "{}: {} (as of {})",
+        o.shipment,
+        verdict_word(o.verdict, color),
+        o.as_of
+    );
     if o.findings.is_empty() && o.missing.is_empty() {
         let _ = writeln!(out, "  no rule applies");
     }
@@ -107,22 +134,41 @@ pub fn text(o: &Outcome, color: bool) -> String {
         finding(&mut out, f, color);
     }
     for f in &o.relaxed {
-        let _ = writeln!(out, "\nRELAXED {}  [{}]: would be {}, lifted by an exception", f.rule, f.regime, f.verdict);
+        let _ = writeln!(
+            out,
+            "\nRELAXED {}  [{}]: would be {}, lifted by an exception",
+            f.rule, f.regime, f.verdict
+        );
         let _ = writeln!(out, "  {}", f.message);
         if !f.citation.is_empty() {
             let _ = writeln!(out, "  citation: {}", f.citation);
         }
-        tree(&mut out, "    ", &f.because.iter().map(evidence_line).collect::<Vec<_>>());
-        for x in f.exceptions.iter().filter(|x| x.outcome == ExceptionOutcome::Applied) {
+        tree(
+            &mut out,
+            "    ",
+            &f.because.iter().map(evidence_line).collect::<Vec<_>>(),
+        );
+        for x in f
+            .exceptions
+            .iter()
+            .filter(|x| x.outcome == ExceptionOutcome::Applied)
+        {
             let _ = writeln!(out, "  exception {} leaves {}", x.exception, x.leaves);
             if !x.citation.is_empty() {
                 let _ = writeln!(out, "    citation: {}", x.citation);
             }
-            tree(&mut out, "    ", &x.because.iter().map(evidence_line).collect::<Vec<_>>());
+            tree(
+                &mut out,
+                "    ",
+                &x.because.iter().map(evidence_line).collect::<Vec<_>>(),
+            );
         }
     }
     if !o.missing.is_empty() {
-        let _ = writeln!(out, "\nmissing facts (a missing fact never makes a shipment clear):");
+        let _ = writeln!(
+            out,
+            "\nmissing facts (a missing fact never makes a shipment clear):"
+        );
         let lines: Vec<String> = o
             .missing
             .iter()
@@ -132,7 +178,10 @@ pub fn text(o: &Outcome, color: bool) -> String {
     }
     if let Some(nf) = &o.not_fired {
         let _ = writeln!(out, "\nrules that did not fire:");
-        let lines: Vec<String> = nf.iter().map(|n| format!("{}: {}", n.rule, n.reason)).collect();
+        let lines: Vec<String> = nf
+            .iter()
+            .map(|n| format!("{}: {}", n.rule, n.reason))
+            .collect();
         tree(&mut out, "  ", &lines);
     }
     let _ = writeln!(out, "\nrules {}\nfacts {}", o.rules_digest, o.facts_digest);

@@ -204,13 +204,21 @@ pub fn standard_fields(kind: Kind) -> Vec<(&'static str, Field, Ty)> {
             ("exporter", F::Exporter, party()),
             ("consignee", F::Consignee, party()),
             ("end_user", F::EndUser, party()),
-            ("intermediaries", F::Intermediaries, Ty::List(Box::new(party()))),
+            (
+                "intermediaries",
+                F::Intermediaries,
+                Ty::List(Box::new(party())),
+            ),
             ("parties", F::Parties, Ty::List(Box::new(party()))),
             ("destination", F::Destination, Ty::Country),
             ("route", F::Route, Ty::List(Box::new(Ty::Country))),
             ("items", F::Items, Ty::List(Box::new(Ty::Obj(Kind::Item)))),
             ("contract", F::Contract, Ty::Obj(Kind::Contract)),
-            ("licenses", F::Licenses, Ty::List(Box::new(Ty::Obj(Kind::License)))),
+            (
+                "licenses",
+                F::Licenses,
+                Ty::List(Box::new(Ty::Obj(Kind::License))),
+            ),
         ],
         Kind::Party => vec![
             ("id", F::Id, Ty::Str),
@@ -232,7 +240,10 @@ pub fn standard_fields(kind: Kind) -> Vec<(&'static str, Field, Ty)> {
             ("unit", F::Unit, Ty::Str),
             ("value", F::Value, Ty::Obj(Kind::Money)),
         ],
-        Kind::Money => vec![("amount", F::Amount, Ty::Num), ("currency", F::Currency, Ty::Str)],
+        Kind::Money => vec![
+            ("amount", F::Amount, Ty::Num),
+            ("currency", F::Currency, Ty::Str),
+        ],
         Kind::Contract => vec![
             ("id", F::Id, Ty::Str),
             ("date", F::Date, Ty::Date),
@@ -257,7 +268,10 @@ impl Schema {
     /// Adds a declared fact on a kind; false if it clashes with a standard field.
     pub fn declare(&mut self, kind: Kind, name: &str, ty: Ty) -> bool {
         if standard_fields(kind).iter().any(|(n, _, _)| *n == name)
-            || self.declared.iter().any(|(k, n, _)| *k == kind && n == name)
+            || self
+                .declared
+                .iter()
+                .any(|(k, n, _)| *k == kind && n == name)
         {
             return false;
         }
@@ -268,7 +282,10 @@ impl Schema {
     /// The field and type of `name` on `kind`.
     #[must_use]
     pub fn field(&self, kind: Kind, name: &str) -> Option<(Field, Ty)> {
-        if let Some((_, f, t)) = standard_fields(kind).into_iter().find(|(n, _, _)| *n == name) {
+        if let Some((_, f, t)) = standard_fields(kind)
+            .into_iter()
+            .find(|(n, _, _)| *n == name)
+        {
             return Some((f, t));
         }
         self.declared

@@ -109,7 +109,9 @@ impl SourceMap {
     #[must_use]
     pub fn text(&self, span: Span) -> &str {
         let f = self.file(span.file);
-        f.text.get(span.start as usize..span.end as usize).unwrap_or("")
+        f.text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
     }
 
     /// `file:line:col` of a span's start, for one-line locations.

@@ -292,7 +292,10 @@ impl Serialize for Eccn {
 
 impl<'de> Deserialize<'de> for Eccn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(ParseVisitor("an ECCN such as \"3A991\" or \"EAR99\"", Eccn::parse))
+        d.deserialize_str(ParseVisitor(
+            "an ECCN such as \"3A991\" or \"EAR99\"",
+            Eccn::parse,
+        ))
     }
 }
 
