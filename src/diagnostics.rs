@@ -188,7 +188,11 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        // A problem without a snippet must still say which file it is about.
+        match (self.file_name(), self.at) {
+            (Some(name), None) => write!(f, "{name}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
     }
 }
 

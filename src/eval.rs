@@ -637,7 +637,11 @@ fn leaf<'a>(
             });
         } else if tr.first_false.is_none() {
             let _ = env;
-            tr.first_false = Some(format!("{fact} = {value}, which is not {test}"));
+            tr.first_false = Some(if test.starts_with("is ") {
+                format!("{fact} is {value} (needed: {test})")
+            } else {
+                format!("{fact} = {value} (needed: {test})")
+            });
         }
     }
     Tri::from(holds)
@@ -844,6 +848,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                 (Quantifier::All, true) => (true, true),
             };
             let witness = exists && !body_neg;
+            let explained_before = tr.first_false.is_some();
             let r = junction(list.len(), !exists, tr, |i, tr| {
                 bind(env, *slot, collection, list, i);
                 let r = cond(body, env, tr, body_neg);
@@ -857,11 +862,16 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                 }
                 r
             });
-            if r == Tri::False && tr.on && list.len() == 0 && tr.first_false.is_none() {
-                tr.first_false = Some(format!(
-                    "{} is empty",
-                    env.render(collection, collection.steps.len())
-                ));
+            if r == Tri::False && tr.on && !explained_before {
+                let coll = env.render(collection, collection.steps.len());
+                tr.first_false = Some(match (exists, tr.first_false.take()) {
+                    _ if list.len() == 0 => format!("{coll} is empty"),
+                    (true, Some(first)) => {
+                        format!("no element of {coll} passes (the first: {first})")
+                    }
+                    (_, Some(first)) => first,
+                    (_, None) => format!("the test over {coll} does not hold"),
+                });
             }
             r
         }
