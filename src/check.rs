@@ -27,7 +27,7 @@ pub fn check(
     files: Vec<(FileId, ast::File)>,
     mut problems: Problems,
 ) -> Result<(RuleSet, Vec<Problem>), Problems> {
-    let mut digest = DigestBuilder::default();
+    let mut digest = DigestBuilder::new(origin);
     for (_, f) in sources.files() {
         digest.add(&f.name, &f.text);
     }
@@ -1470,7 +1470,21 @@ impl Cx<'_> {
             self.err(Code::Type, span, format!("{lt} has no order"), "cannot be ordered", Some("`<`, `>`, `before` and `after` compare numbers, percentages and dates; use `==` or `in` here".into()));
             return None;
         }
-        let test = format!("{} {}", op.symbol(), self.sources.text(r.span()));
+        // Evidence reads "fact = value, test": keep the constant on the right.
+        let (lv, op, rv, rhs_span) =
+            if matches!(lv, Value::Const(_)) && !matches!(rv, Value::Const(_)) {
+                let mirrored = match op {
+                    CompareOp::Lt => CompareOp::Gt,
+                    CompareOp::Le => CompareOp::Ge,
+                    CompareOp::Gt => CompareOp::Lt,
+                    CompareOp::Ge => CompareOp::Le,
+                    other => other,
+                };
+                (rv, mirrored, lv, l.span())
+            } else {
+                (lv, op, rv, r.span())
+            };
+        let test = format!("{} {}", op.symbol(), self.sources.text(rhs_span));
         Some(Cond::Compare {
             lhs: lv,
             op,

@@ -46,6 +46,9 @@ pub struct Options {
 enum Val<'a> {
     Str(&'a str),
     Num(f64),
+    /// A number only known to lie in `lo..=hi`: a count or sum over elements some of
+    /// which are undecided. Comparisons decide when the whole range agrees.
+    Range(f64, f64),
     Date(Date),
     Bool(bool),
     Country(CountryCode),
@@ -237,6 +240,10 @@ impl Val<'_> {
             Val::Str(s) => (*s).to_string(),
             Val::Num(n) if *ty == Ty::Percent => format!("{}%", fmt_num(*n)),
             Val::Num(n) => fmt_num(*n),
+            Val::Range(lo, hi) if hi.is_infinite() => {
+                format!("{} or more (some undecided)", fmt_num(*lo))
+            }
+            Val::Range(lo, hi) => format!("{} to {} (some undecided)", fmt_num(*lo), fmt_num(*hi)),
             Val::Date(d) => d.to_string(),
             Val::Bool(b) => b.to_string(),
             Val::Country(c) => c.to_string(),
@@ -278,7 +285,9 @@ struct Trace<'a> {
     evidence: Vec<Evidence>,
     missing: Vec<String>,
     first_false: Option<String>,
-    witness: Vec<Option<Bound<'a>>>,
+    /// Elements that made an `any` hold, by slot, in evaluation order; discarded with
+    /// the evidence of a branch that did not count.
+    witness: Vec<(usize, Bound<'a>)>,
 }
 
 impl<'a> Env<'a> {
@@ -417,8 +426,7 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
             let Val::List(list) = env.resolve(collection, tr)? else {
                 return None;
             };
-            let mut n = 0u32;
-            let mut unknown = false;
+            let (mut n, mut undecided) = (0u32, 0u32);
             for i in 0..list.len() {
                 bind(env, *slot, collection, list, i);
                 match filter
@@ -426,15 +434,15 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
                     .map_or(Tri::True, |f| cond(f, env, tr, false))
                 {
                     Tri::True => n += 1,
-                    Tri::Unknown => unknown = true,
+                    Tri::Unknown => undecided += 1,
                     Tri::False => {}
                 }
             }
-            if unknown {
-                None
+            plain(if undecided == 0 {
+                Val::Num(f64::from(n))
             } else {
-                plain(Val::Num(f64::from(n)))
-            }
+                Val::Range(f64::from(n), f64::from(n + undecided))
+            })
         }
         Value::Sum {
             slot,
@@ -445,27 +453,38 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
             let Val::List(list) = env.resolve(collection, tr)? else {
                 return None;
             };
-            let mut total = 0.0;
-            let mut unknown = false;
+            // Amounts and quantities are never negative (the schema says so), which
+            // bounds a sum from below when some of its terms are unknown.
+            let non_negative = matches!(vp.steps.last(), Some(Field::Amount | Field::Quantity));
+            let (mut lo, mut hi) = (0.0, 0.0);
             for i in 0..list.len() {
                 bind(env, *slot, collection, list, i);
-                match filter
+                let included = filter
                     .as_ref()
-                    .map_or(Tri::True, |f| cond(f, env, tr, false))
-                {
-                    Tri::True => match env.resolve(vp, tr) {
-                        Some(Val::Num(x)) => total += x,
-                        _ => unknown = true,
-                    },
-                    Tri::Unknown => unknown = true,
-                    Tri::False => {}
+                    .map_or(Tri::True, |f| cond(f, env, tr, false));
+                let term = match included {
+                    Tri::False => continue,
+                    _ => env.resolve(vp, tr),
+                };
+                match (included, term) {
+                    (Tri::True, Some(Val::Num(x))) => {
+                        lo += x;
+                        hi += x;
+                    }
+                    (_, Some(Val::Num(x))) if x >= 0.0 => hi += x,
+                    (_, Some(Val::Num(x))) => lo += x,
+                    _ if non_negative => hi = f64::INFINITY,
+                    _ => return plain(Val::Range(f64::NEG_INFINITY, f64::INFINITY)),
                 }
             }
-            if unknown {
-                None
+            // Amounts are decimal: round away binary noise such as 0.1 + 0.2.
+            let (lo, hi) = (round6(lo), round6(hi));
+            // Both ends are rounded to millionths, so equal sums compare equal exactly.
+            plain(if lo.total_cmp(&hi).is_eq() {
+                Val::Num(lo)
             } else {
-                plain(Val::Num(total))
-            }
+                Val::Range(lo, hi)
+            })
         }
         Value::Shift { base, amount, unit } => {
             let Val::Date(d) = value(base, env, tr)?.val else {
@@ -494,8 +513,31 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
 
 /// Entity ownership under the OFAC 50 percent rule: the aggregate share held by listed
 /// owners, directly or through owners that are themselves blocked (50% or more).
+fn round6(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 1e6).round() / 1e6
+    } else {
+        x
+    }
+}
+
+/// Shares are summed in millionths of a percent, so that 9.2 + 25.4 + 15.4 is exactly 50.
+fn micro(pct: f64) -> i64 {
+    // Percentages are validated to 0..=100, so this cannot overflow.
+    #[allow(clippy::cast_possible_truncation)]
+    let m = (pct * 1e6).round() as i64;
+    m
+}
+
 fn owned_share(owners: &[Owner], list: &ListSet, explain: bool) -> (f64, Vec<String>) {
-    let mut total = 0.0;
+    let (total, chain) = owned_micro(owners, list, explain);
+    #[allow(clippy::cast_precision_loss)] // at most 10^8, exact in f64
+    let share = total.min(100_000_000) as f64 / 1e6;
+    (share, chain)
+}
+
+fn owned_micro(owners: &[Owner], list: &ListSet, explain: bool) -> (i64, Vec<String>) {
+    let mut total = 0i64;
     let mut chain = Vec::new();
     for o in owners {
         let p = &o.0;
@@ -505,7 +547,7 @@ fn owned_share(owners: &[Owner], list: &ListSet, explain: bool) -> (f64, Vec<Str
                 .and_then(|id| list.find_exact(id))
                 .or_else(|| list.find_name(&p.name));
         if let Some(e) = listed {
-            total += pct;
+            total += micro(pct);
             if explain {
                 chain.push(format!(
                     "{} {}% ({})",
@@ -515,22 +557,28 @@ fn owned_share(owners: &[Owner], list: &ListSet, explain: bool) -> (f64, Vec<Str
                 ));
             }
         } else if let Some(sub) = &p.owners {
-            let (share, subchain) = owned_share(sub, list, explain);
-            if share >= 50.0 {
-                total += pct;
+            let (share, subchain) = owned_micro(sub, list, explain);
+            if share >= 50_000_000 {
+                total += micro(pct);
                 if explain {
                     chain.push(format!(
                         "{} {}%, blocked: owned {}% ← {}",
                         p.name,
                         fmt_num(pct),
-                        fmt_num(share),
+                        fmt_num(micro_to_pct(share)),
                         subchain.join(", ")
                     ));
                 }
             }
         }
     }
-    (total.min(100.0), chain)
+    (total, chain)
+}
+
+fn micro_to_pct(m: i64) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // shares are at most 10^8 millionths
+    let p = m.min(100_000_000) as f64 / 1e6;
+    p
 }
 
 fn bind<'a>(env: &mut Env<'a>, slot: usize, collection: &'a FactPath, list: List<'a>, i: usize) {
@@ -547,8 +595,47 @@ fn bind<'a>(env: &mut Env<'a>, slot: usize, collection: &'a FactPath, list: List
     }
 }
 
+/// Decides `[lo, hi] op c` when every value of the range gives the same answer.
+fn compare_range(lo: f64, hi: f64, op: CompareOp, c: f64) -> Option<bool> {
+    let all = |f: &dyn Fn(f64) -> bool| f(lo) && f(hi);
+    let none = |f: &dyn Fn(f64) -> bool| !f(lo) && !f(hi);
+    let decide = |f: &dyn Fn(f64) -> bool| {
+        if all(f) {
+            Some(true)
+        } else if none(f) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    match op {
+        CompareOp::Lt => decide(&|x| x < c),
+        CompareOp::Le => decide(&|x| x <= c),
+        CompareOp::Gt => decide(&|x| x > c),
+        CompareOp::Ge => decide(&|x| x >= c),
+        // Equality over a range is decided only when c lies outside it.
+        CompareOp::Eq => (c < lo || c > hi).then_some(false),
+        CompareOp::Ne => (c < lo || c > hi).then_some(true),
+    }
+}
+
+fn mirror(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Lt => CompareOp::Gt,
+        CompareOp::Le => CompareOp::Ge,
+        CompareOp::Gt => CompareOp::Lt,
+        CompareOp::Ge => CompareOp::Le,
+        other => other,
+    }
+}
+
 fn compare_vals(a: &Val<'_>, op: CompareOp, b: &Val<'_>) -> Option<bool> {
     use std::cmp::Ordering;
+    match (a, b) {
+        (Val::Range(lo, hi), Val::Num(c)) => return compare_range(*lo, *hi, op, *c),
+        (Val::Num(c), Val::Range(lo, hi)) => return compare_range(*lo, *hi, mirror(op), *c),
+        _ => {}
+    }
     let ord: Option<Ordering> = match (a, b) {
         (Val::Num(x), Val::Num(y)) => x.partial_cmp(y),
         (Val::Date(x), Val::Date(y)) => Some(x.cmp(y)),
@@ -603,7 +690,19 @@ fn fact_text(v: &Value, env: &Env<'_>) -> String {
             value.names.last().map_or("", |n| &**n),
             env.render(collection, collection.steps.len())
         ),
-        Value::Shift { base, .. } => fact_text(base, env),
+        Value::Shift { base, amount, unit } => {
+            let unit = match unit {
+                TimeUnit::Days => "days",
+                TimeUnit::Months => "months",
+                TimeUnit::Years => "years",
+            };
+            let sign = if *amount < 0 { '-' } else { '+' };
+            format!(
+                "{} {sign} {} {unit}",
+                fact_text(base, env),
+                amount.unsigned_abs()
+            )
+        }
         Value::Const(_) => String::new(),
     }
 }
@@ -760,8 +859,8 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                 return Tri::Unknown;
             };
             let text = match &got.val {
-                Val::Str(s) => Cow::Borrowed(*s),
-                Val::Hs(h) => Cow::Owned(h.digits().to_string()),
+                Val::Str(s) => *s,
+                Val::Hs(h) => h.digits(),
                 _ => return Tri::Unknown,
             };
             let found = set
@@ -778,7 +877,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                 env,
                 holds,
                 fact_text(v, env),
-                text.into_owned(),
+                got.val.display(&value_ty(v)),
                 test,
                 found.map(|e| set.describe_entry(e)),
             )
@@ -852,16 +951,24 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             let r = junction(list.len(), !exists, tr, |i, tr| {
                 bind(env, *slot, collection, list, i);
                 let r = cond(body, env, tr, body_neg);
-                if witness && r == Tri::True && tr.on {
-                    if tr.witness.len() <= *slot {
-                        tr.witness.resize(*slot + 1, None);
-                    }
-                    if tr.witness[*slot].is_none() {
-                        tr.witness[*slot].clone_from(&env.slots[*slot]);
-                    }
+                if witness
+                    && r == Tri::True
+                    && tr.on
+                    && let Some(Some(b)) = env.slots.get(*slot)
+                {
+                    tr.witness.push((*slot, b.clone()));
                 }
                 r
             });
+            if r == Tri::True && tr.on && !exists && list.len() == 0 {
+                // A vacuous `all`/`none` still says why it held.
+                tr.evidence.push(Evidence {
+                    fact: env.render(collection, collection.steps.len()),
+                    value: "[]".into(),
+                    test: "is empty".into(),
+                    matched: None,
+                });
+            }
             if r == Tri::False && tr.on && !explained_before {
                 let coll = env.render(collection, collection.steps.len());
                 tr.first_false = Some(match (exists, tr.first_false.take()) {
@@ -886,28 +993,34 @@ fn junction<'a>(
     tr: &mut Trace<'a>,
     mut each: impl FnMut(usize, &mut Trace<'a>) -> Tri,
 ) -> Tri {
-    let (ev0, mi0) = (tr.evidence.len(), tr.missing.len());
+    let (ev0, mi0, wi0) = (tr.evidence.len(), tr.missing.len(), tr.witness.len());
     let mut result = if all_mode { Tri::True } else { Tri::False };
     for i in 0..n {
-        let ev = tr.evidence.len();
+        let (ev, wi) = (tr.evidence.len(), tr.witness.len());
         let r = each(i, tr);
         match (all_mode, r) {
             (true, Tri::False) => {
                 tr.evidence.truncate(ev0);
                 tr.missing.truncate(mi0);
+                tr.witness.truncate(wi0);
                 return Tri::False;
             }
             (false, Tri::True) => {
-                // Keep this operand's evidence only.
+                // Keep this operand's evidence and witnesses only.
                 tr.evidence.drain(ev0..ev);
+                tr.witness.drain(wi0..wi);
                 tr.missing.truncate(mi0);
                 return Tri::True;
             }
             (_, Tri::Unknown) => {
                 tr.evidence.truncate(ev);
+                tr.witness.truncate(wi);
                 result = Tri::Unknown;
             }
-            (false, Tri::False) => tr.evidence.truncate(ev),
+            (false, Tri::False) => {
+                tr.evidence.truncate(ev);
+                tr.witness.truncate(wi);
+            }
             _ => {}
         }
     }
@@ -915,6 +1028,7 @@ fn junction<'a>(
     // sees what is known as well as what is missing.
     if result == Tri::False {
         tr.evidence.truncate(ev0);
+        tr.witness.truncate(wi0);
     }
     result
 }
@@ -937,14 +1051,21 @@ fn run<'a>(c: &'a Cond, env: &mut Env<'a>, on: bool) -> Traced<'a> {
     Traced { result, trace }
 }
 
-fn message<'a>(rule: &'a Rule, env: &mut Env<'a>, witness: &[Option<Bound<'a>>]) -> String {
+fn message<'a>(rule: &'a Rule, env: &mut Env<'a>, witness: &[(usize, Bound<'a>)]) -> String {
+    // The first element that made each `any` hold names it in the message.
+    let mut slots: Vec<Option<Bound<'a>>> = vec![None; env.slots.len()];
+    for (slot, b) in witness {
+        if let Some(s @ None) = slots.get_mut(*slot) {
+            *s = Some(b.clone());
+        }
+    }
     let mut out = String::new();
     for seg in &rule.message {
         match seg {
             Segment::Text(t) => out.push_str(t),
             Segment::Fact(fp) => {
                 let saved = std::mem::take(&mut env.slots);
-                env.slots = witness.to_vec();
+                env.slots.clone_from(&slots);
                 let mut quiet = Trace::default();
                 match env.resolve(fp, &mut quiet) {
                     Some(v) => out.push_str(&v.display(&fp.ty)),
@@ -1063,7 +1184,15 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
         } else {
             Verdict::Review
         };
-        let msg = message(rule, &mut env, &traced.trace.witness);
+        // An undecided rule has no element to name: say what it would decide, and why not.
+        let msg = if combined == Tri::True {
+            message(rule, &mut env, &traced.trace.witness)
+        } else {
+            format!(
+                "undecided: {}",
+                rule.title.as_deref().unwrap_or(&rule.id)
+            )
+        };
 
         // Exceptions.
         env.rule = Some((&rule.id, &regime.name));
@@ -1121,7 +1250,7 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
             distinct.dedup();
             if distinct.len() > 1 {
                 conflict = Some(format!(
-                    "exceptions {} apply with different outcomes; the most severe is kept until the rules say which prevails",
+                    "exceptions {} both apply with different outcomes; the least severe is applied, as each is an exemption the law grants: check that the rules mean this",
                     outcomes
                         .iter()
                         .map(|(xi, l)| format!(
@@ -1136,8 +1265,10 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
                         .join(" and ")
                 ));
             }
-            // Fail closed: the most severe outcome stands, and never more than the rule said.
-            distinct.last().copied().flatten().map(|v| v.min(base))
+            // Each exception is an exemption in its own right, so the most generous one
+            // prevails; this keeps exceptions monotone (adding one never makes a verdict
+            // more severe), and the conflict is reported rather than hidden.
+            distinct.first().copied().flatten().map(|v| v.min(base))
         };
         for m in &rule_missing {
             missing.entry(m.clone()).or_default().push(rule.id.clone());
@@ -1190,7 +1321,7 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
         as_of,
         verdict,
         rules_digest: rules.digest.clone(),
-        facts_digest: shipment.digest(),
+        facts_digest: shipment.digest().to_string(),
         findings,
         missing,
         relaxed,

@@ -110,6 +110,31 @@ pub struct Shipment {
     /// Facts beyond the schema.
     #[serde(skip_deserializing, flatten)]
     pub extra: Extra,
+    /// `sha256:` of the facts in canonical form, computed once when read.
+    #[serde(skip)]
+    digest: String,
+}
+
+/// Checks that an extra fact has one canonical JSON form: string keys, finite numbers,
+/// no YAML tags.
+fn canonical_extra(v: &serde_yaml::Value) -> Result<(), String> {
+    match v {
+        serde_yaml::Value::Mapping(m) => {
+            for (k, v) in m {
+                if !k.is_string() {
+                    return Err("mapping keys must be strings".into());
+                }
+                canonical_extra(v)?;
+            }
+            Ok(())
+        }
+        serde_yaml::Value::Sequence(xs) => xs.iter().try_for_each(canonical_extra),
+        serde_yaml::Value::Number(n) if n.as_f64().is_some_and(|x| !x.is_finite()) => {
+            Err("numbers must be finite (not .nan or .inf)".into())
+        }
+        serde_yaml::Value::Tagged(_) => Err("YAML tags (`!name`) are not facts".into()),
+        _ => Ok(()),
+    }
 }
 
 /// A shipment id: a non-empty string (numbers are accepted and kept as written).
@@ -433,7 +458,59 @@ impl Shipment {
         let raw: serde_yaml::Value =
             serde_yaml::from_str(text).map_err(|e| yaml_problem(file, bom, &e))?;
         s.attach_extras(&raw);
+        s.check_whole()
+            .map_err(|m| Problem::whole(Code::Shipment, Some(&file.name), m))?;
+        s.digest = s.compute_digest();
         Ok(s)
+    }
+
+    /// Checks what the typed pass cannot see field by field: owners' shares of the
+    /// parties themselves, and extra facts that have no canonical form.
+    fn check_whole(&self) -> Result<(), String> {
+        fn party_extras<'a>(p: &'a Party, out: &mut Vec<&'a Extra>) {
+            out.push(&p.extra);
+            for o in p.owners.iter().flatten() {
+                party_extras(&o.0, out);
+            }
+        }
+        let parties = [("exporter", &self.exporter), ("consignee", &self.consignee)]
+            .into_iter()
+            .chain(self.end_user.iter().map(|p| ("end_user", p)))
+            .chain(
+                self.intermediaries
+                    .iter()
+                    .flatten()
+                    .map(|p| ("intermediaries", p)),
+            );
+        for (role, p) in parties {
+            if let Some(owners) = &p.owners {
+                let total: f64 = owners.iter().map(Owner::percent).sum();
+                if total > 100.0 + 1e-9 {
+                    return Err(format!(
+                        "the owners of {role} `{}` hold {total}% in total, more than 100%",
+                        p.name
+                    ));
+                }
+            }
+        }
+        let mut all = vec![&self.extra];
+        party_extras(&self.exporter, &mut all);
+        party_extras(&self.consignee, &mut all);
+        if let Some(p) = &self.end_user {
+            party_extras(p, &mut all);
+        }
+        for p in self.intermediaries.iter().flatten() {
+            party_extras(p, &mut all);
+        }
+        all.extend(self.items.iter().map(|i| &i.extra));
+        all.extend(self.contract.iter().map(|c| &c.extra));
+        all.extend(self.licenses.iter().flatten().map(|l| &l.extra));
+        for extra in all {
+            for (key, v) in extra {
+                canonical_extra(v).map_err(|e| format!("extra fact `{key}`: {e}"))?;
+            }
+        }
+        Ok(())
     }
 
     fn attach_extras(&mut self, raw: &serde_yaml::Value) {
@@ -476,11 +553,16 @@ impl Shipment {
     /// `sha256:` of the facts in canonical form: sorted keys, normalised codes, no
     /// formatting, so equal facts written differently digest the same.
     #[must_use]
-    pub fn digest(&self) -> String {
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    fn compute_digest(&self) -> String {
         // serde_json's default map is ordered by key, which makes the form canonical.
+        // Extra facts were checked to have a canonical form when the shipment was read.
         let canonical = serde_json::to_value(self)
             .and_then(|v| serde_json::to_string(&v))
-            .unwrap_or_default();
+            .expect("a checked shipment has a canonical JSON form");
         format!("sha256:{:x}", Sha256::digest(canonical.as_bytes()))
     }
 }

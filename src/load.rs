@@ -89,8 +89,23 @@ impl Origin {
     #[must_use]
     pub fn resolve(&self, rule_file: &str, data: &str) -> String {
         let dir = Path::new(rule_file).parent().unwrap_or(Path::new(""));
-        let joined = dir.join(data);
-        // Normalise `a/b/../c` so that bundled lookups work and names stay readable.
+        normalize(&dir.join(data))
+    }
+
+    /// The directory file names are relative to in the digest.
+    fn root(&self) -> String {
+        match self {
+            Origin::Bundled => "rules".into(),
+            Origin::Disk(p) if p.is_file() => normalize(p.parent().unwrap_or(Path::new(""))),
+            Origin::Disk(p) => normalize(p),
+        }
+    }
+}
+
+/// Normalises `a/./b/../c` to `a/c`, so that bundled lookups work, names stay
+/// readable, and digests do not depend on how a path was written.
+fn normalize(joined: &Path) -> String {
+    {
         let mut parts: Vec<String> = Vec::new();
         for c in joined.components() {
             match c {
@@ -137,26 +152,41 @@ fn collect_disk(dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Hashes file names and contents in a stable order.
-#[derive(Default)]
-pub struct DigestBuilder(Vec<(String, Arc<str>)>);
+/// Hashes file names (relative to the rule root) and contents in a stable order.
+pub struct DigestBuilder {
+    root: String,
+    files: Vec<(String, Arc<str>)>,
+}
 
 impl DigestBuilder {
+    /// A digest of the files of `origin`.
+    #[must_use]
+    pub fn new(origin: &Origin) -> Self {
+        DigestBuilder {
+            root: origin.root(),
+            files: Vec::new(),
+        }
+    }
+
     /// Adds one file.
     pub fn add(&mut self, name: &str, text: &Arc<str>) {
-        self.0.push((name.to_string(), Arc::clone(text)));
+        let name = normalize(Path::new(name));
+        let rel = match name.strip_prefix(&self.root) {
+            Some(r) if self.root.is_empty() || r.starts_with('/') => {
+                r.trim_start_matches('/').to_string()
+            }
+            _ => name,
+        };
+        self.files.push((rel, Arc::clone(text)));
     }
 
     /// `sha256:` over all files, sorted by name.
     #[must_use]
     pub fn finish(mut self) -> String {
-        self.0.sort_by(|a, b| a.0.cmp(&b.0));
-        self.0.dedup_by(|a, b| a.0 == b.0);
+        self.files.sort_by(|a, b| a.0.cmp(&b.0));
+        self.files.dedup_by(|a, b| a.0 == b.0);
         let mut h = Sha256::new();
-        for (name, text) in &self.0 {
-            // Digest the name relative to the rule root so the same rules digest the
-            // same wherever they are checked out.
-            let rel = name.rsplit_once("rules/").map_or(name.as_str(), |(_, r)| r);
+        for (rel, text) in &self.files {
             h.update(rel.len().to_le_bytes());
             h.update(rel.as_bytes());
             h.update(text.len().to_le_bytes());

@@ -163,6 +163,9 @@ pub fn text(o: &Outcome, color: bool) -> String {
                 &x.because.iter().map(evidence_line).collect::<Vec<_>>(),
             );
         }
+        if let Some(c) = &f.conflict {
+            let _ = writeln!(out, "  conflict: {c}");
+        }
     }
     if !o.missing.is_empty() {
         let _ = writeln!(

@@ -107,7 +107,7 @@ pub enum ExceptionOutcome {
 pub struct Missing {
     /// The fact path.
     pub fact: String,
-    /// Rules (and exceptions) that needed it.
+    /// Rules that needed it (an exception's missing facts are told in its finding).
     pub needed_by: Vec<String>,
 }
 

@@ -1,0 +1,237 @@
+//! Laws that hold for all shipments, checked on generated ones against the bundled rules:
+//! evaluation is deterministic, and removing facts never makes a shipment clear.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use rulecheck::compile::RuleSet;
+use rulecheck::eval::{Options, evaluate};
+use rulecheck::facts::Shipment;
+use rulecheck::load::{Origin, load};
+use rulecheck::source::SourceMap;
+use rulecheck::types::Verdict;
+
+fn bundled() -> &'static RuleSet {
+    static RULES: OnceLock<RuleSet> = OnceLock::new();
+    RULES.get_or_init(|| {
+        load(&Origin::Bundled)
+            .expect("the bundled rules check clean")
+            .0
+    })
+}
+
+const COUNTRIES: &[&str] = &[
+    "DE", "IT", "US", "KG", "KZ", "RU", "BY", "JP", "TR", "AE", "CN",
+];
+const HS: &[&str] = &[
+    "8542.31",
+    "8542.31.90",
+    "8517.62",
+    "8471.30",
+    "8532.21",
+    "9030.20",
+    "8482.10",
+    "0901.11",
+];
+const OWNERS: &[&str] = &[
+    "LIFSHITS, Artem Mikhaylovich",
+    "Ivan Petrov",
+    "KHOROSHEV, Dmitry Yuryevich",
+    "Omar Al Hashimi",
+];
+
+/// The optional facts a shipment may lose; each bit of a mask removes one.
+const OPTIONAL: &[&str] = &[
+    "end_user",
+    "route",
+    "contract",
+    "owners",
+    "intermediaries",
+    "licenses",
+    "purpose",
+];
+
+#[derive(Debug, Clone)]
+struct Gen {
+    date: (i32, u32, u32),
+    exporter: usize,
+    consignee: usize,
+    destination: usize,
+    end_user: usize,
+    route: Vec<usize>,
+    items: Vec<usize>,
+    contract_date: (i32, u32),
+    clause: bool,
+    owners: Vec<(usize, u8)>,
+    forwarder: usize,
+    license_covers_chpl: bool,
+    purpose_medical: bool,
+}
+
+fn shipments() -> impl Strategy<Value = Gen> {
+    let c = 0..COUNTRIES.len();
+    (
+        (2021..2026i32, 1..13u32, 1..29u32),
+        (c.clone(), c.clone(), c.clone(), c.clone()),
+        prop::collection::vec(c.clone(), 0..4),
+        prop::collection::vec(0..HS.len(), 1..4),
+        ((2021..2025i32, 1..13u32), any::<bool>()),
+        prop::collection::vec((0..OWNERS.len(), 1..50u8), 0..3),
+        (c, any::<bool>(), any::<bool>()),
+    )
+        .prop_map(
+            |(
+                date,
+                (e, co, d, eu),
+                route,
+                items,
+                (contract_date, clause),
+                owners,
+                (fw, lic, med),
+            )| Gen {
+                date,
+                exporter: e,
+                consignee: co,
+                destination: d,
+                end_user: eu,
+                route,
+                items,
+                contract_date,
+                clause,
+                owners,
+                forwarder: fw,
+                license_covers_chpl: lic,
+                purpose_medical: med,
+            },
+        )
+}
+
+/// Writes the shipment as YAML, leaving out the optional facts whose bit is set in `drop`.
+fn yaml(g: &Gen, drop: u32) -> String {
+    let dropped = |name: &str| {
+        OPTIONAL
+            .iter()
+            .position(|o| *o == name)
+            .is_some_and(|i| drop & (1 << i) != 0)
+    };
+    let mut y = String::new();
+    let (yy, mm, dd) = g.date;
+    let _ = writeln!(y, "id: GEN-1\ndate: {yy:04}-{mm:02}-{dd:02}");
+    let _ = writeln!(
+        y,
+        "exporter: {{ name: Exporter GmbH, country: {} }}",
+        COUNTRIES[g.exporter]
+    );
+    let _ = writeln!(
+        y,
+        "consignee:\n  name: Consignee LLC\n  country: {}",
+        COUNTRIES[g.consignee]
+    );
+    if !dropped("owners") {
+        let _ = writeln!(y, "  owners:");
+        for (o, pct) in &g.owners {
+            let _ = writeln!(y, "    - {{ name: \"{}\", percent: {pct} }}", OWNERS[*o]);
+        }
+        if g.owners.is_empty() {
+            y.pop();
+            let _ = writeln!(y, " []");
+        }
+    }
+    if !dropped("end_user") {
+        let _ = writeln!(
+            y,
+            "end_user: {{ name: End User OOO, country: {}, owners: [] }}",
+            COUNTRIES[g.end_user]
+        );
+    }
+    if !dropped("intermediaries") {
+        let _ = writeln!(
+            y,
+            "intermediaries:\n  - {{ role: freight_forwarder, name: Forwarder, country: {} }}",
+            COUNTRIES[g.forwarder]
+        );
+    }
+    let _ = writeln!(y, "destination: {}", COUNTRIES[g.destination]);
+    if !dropped("route") {
+        let r: Vec<&str> = g.route.iter().map(|i| COUNTRIES[*i]).collect();
+        let _ = writeln!(y, "route: [{}]", r.join(", "));
+    }
+    let _ = writeln!(y, "items:");
+    for (n, h) in g.items.iter().enumerate() {
+        let _ = writeln!(
+            y,
+            "  - {{ description: item {n}, hs_code: \"{}\", value: {{ amount: 1000, currency: EUR }} }}",
+            HS[*h]
+        );
+    }
+    if !dropped("contract") {
+        let (cy, cm) = g.contract_date;
+        let _ = writeln!(
+            y,
+            "contract: {{ id: K-1, date: {cy:04}-{cm:02}-01, no_russia_clause: {} }}",
+            g.clause
+        );
+    }
+    if !dropped("licenses") {
+        let covers = if g.license_covers_chpl {
+            "[eu.833.chpl_russia]"
+        } else {
+            "[other.rule]"
+        };
+        let _ = writeln!(
+            y,
+            "licenses:\n  - {{ id: L-1, covers: {covers}, valid_until: 2030-01-01 }}"
+        );
+    }
+    if !dropped("purpose") {
+        let _ = writeln!(
+            y,
+            "purpose: {}",
+            if g.purpose_medical {
+                "medical"
+            } else {
+                "commercial"
+            }
+        );
+    }
+    y
+}
+
+fn shipment(text: &str) -> Shipment {
+    let mut map = SourceMap::default();
+    let id = map.add("gen.yaml", text);
+    Shipment::from_yaml(map.file(id))
+        .unwrap_or_else(|e| panic!("generated shipment is invalid: {e:?}\n{text}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn evaluation_is_deterministic(g in shipments()) {
+        let s = shipment(&yaml(&g, 0));
+        let opts = Options { as_of: None, explain: true };
+        let a = serde_json::to_string(&evaluate(bundled(), &s, &opts)).unwrap();
+        let b = serde_json::to_string(&evaluate(bundled(), &shipment(&yaml(&g, 0)), &opts)).unwrap();
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn removing_facts_never_makes_a_shipment_clear(g in shipments(), drop in 1u32..(1 << OPTIONAL.len())) {
+        let opts = Options::default();
+        let full = evaluate(bundled(), &shipment(&yaml(&g, 0)), &opts);
+        let less = evaluate(bundled(), &shipment(&yaml(&g, drop)), &opts);
+        if full.verdict != Verdict::Clear {
+            prop_assert_ne!(less.verdict, Verdict::Clear, "full: {:?}\nless: {:?}", full, less);
+        }
+        // Whatever became undecided names what it missed.
+        for f in less.findings.iter().filter(|f| !f.missing.is_empty()) {
+            prop_assert_eq!(f.verdict, Verdict::Review);
+        }
+        if less.verdict == Verdict::Clear {
+            prop_assert!(less.missing.is_empty());
+        }
+    }
+}
