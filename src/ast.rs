@@ -274,10 +274,10 @@ impl Path {
 /// A condition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    /// Both hold.
-    And(Box<Expr>, Box<Expr>, Span),
-    /// Either holds.
-    Or(Box<Expr>, Box<Expr>, Span),
+    /// All hold (two or more operands, flat: a long chain never nests deep).
+    And(Vec<Expr>, Span),
+    /// One holds (two or more operands, flat).
+    Or(Vec<Expr>, Span),
     /// Does not hold.
     Not(Box<Expr>, Span),
     /// `true` / `false`.
@@ -330,8 +330,8 @@ impl Expr {
     #[must_use]
     pub fn span(&self) -> Span {
         match self {
-            Expr::And(_, _, s)
-            | Expr::Or(_, _, s)
+            Expr::And(_, s)
+            | Expr::Or(_, s)
             | Expr::Not(_, s)
             | Expr::Bool(_, s)
             | Expr::Compare(_, _, _, s)

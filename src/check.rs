@@ -544,9 +544,10 @@ fn display_key(kind: ListKind, canonical: &str, written: &str) -> String {
 /// Predicate names a condition calls.
 fn calls(e: &Expr, out: &mut Vec<(String, Span)>) {
     match e {
-        Expr::And(a, b, _) | Expr::Or(a, b, _) => {
-            calls(a, out);
-            calls(b, out);
+        Expr::And(xs, _) | Expr::Or(xs, _) => {
+            for x in xs {
+                calls(x, out);
+            }
         }
         Expr::Not(a, _) => calls(a, out),
         Expr::Quantified { body, .. } => calls(body, out),
@@ -1113,29 +1114,33 @@ impl Cx<'_> {
         };
         for seg in &p.segments[1..] {
             match fp.ty.clone() {
-                Ty::Obj(kind) => {
-                    match self.schema.field(kind, &seg.name) {
-                        Some((f, ty)) => {
-                            fp.steps.push(f);
-                            fp.names.push(seg.name.as_str().into());
-                            fp.ty = ty;
-                        }
-                        None => {
-                            let names = self.schema.names(kind);
-                            let help = did_you_mean(&seg.name, names.iter().map(String::as_str))
-                            .map(|m| format!("did you mean `{m}`?"))
-                            .unwrap_or_else(|| format!("the fields of a {} are: {}; declare other facts with `fact`", kind.name(), names.join(", ")));
-                            self.err(
-                                Code::UnknownFact,
-                                seg.span,
-                                format!("a {} has no fact `{}`", kind.name(), seg.name),
-                                "unknown fact",
-                                Some(help),
-                            );
-                            return None;
-                        }
+                Ty::Obj(kind) => match self.schema.field(kind, &seg.name) {
+                    Some((f, ty)) => {
+                        fp.steps.push(f);
+                        fp.names.push(seg.name.as_str().into());
+                        fp.ty = ty;
                     }
-                }
+                    None => {
+                        let names = self.schema.names(kind);
+                        let help = did_you_mean(&seg.name, names.iter().map(String::as_str))
+                            .map(|m| format!("did you mean `{m}`?"))
+                            .unwrap_or_else(|| {
+                                format!(
+                                    "the fields of {} are: {}; declare other facts with `fact`",
+                                    kind.article(),
+                                    names.join(", ")
+                                )
+                            });
+                        self.err(
+                            Code::UnknownFact,
+                            seg.span,
+                            format!("{} has no fact `{}`", kind.article(), seg.name),
+                            "unknown fact",
+                            Some(help),
+                        );
+                        return None;
+                    }
+                },
                 Ty::List(_) => {
                     let so_far: Vec<&str> = fp.names.iter().map(|s| &**s).collect();
                     self.err(
@@ -1171,6 +1176,17 @@ impl Cx<'_> {
     }
 
     fn unknown_name(&mut self, first: &ast::Ident, scope: &Scope) {
+        let upper = first.name.to_ascii_uppercase();
+        if CountryCode::parse(&upper).is_ok() && first.name.len() == 2 {
+            self.err(
+                Code::UnknownFact,
+                first.span,
+                format!("unknown fact or name `{}`", first.name),
+                "not defined",
+                Some(format!("country codes are upper case: `{upper}`")),
+            );
+            return;
+        }
         if self.lists.contains_key(&first.name) {
             self.err(
                 Code::Type,
@@ -1209,28 +1225,8 @@ impl Cx<'_> {
 
     fn cond(&mut self, e: &Expr, scope: &Scope) -> Cond {
         match e {
-            Expr::And(a, b, _) => {
-                let (a, b) = (self.cond(a, scope), self.cond(b, scope));
-                let mut v = Vec::new();
-                for c in [a, b] {
-                    match c {
-                        Cond::And(xs) => v.extend(xs),
-                        c => v.push(c),
-                    }
-                }
-                Cond::And(v)
-            }
-            Expr::Or(a, b, _) => {
-                let (a, b) = (self.cond(a, scope), self.cond(b, scope));
-                let mut v = Vec::new();
-                for c in [a, b] {
-                    match c {
-                        Cond::Or(xs) => v.extend(xs),
-                        c => v.push(c),
-                    }
-                }
-                Cond::Or(v)
-            }
+            Expr::And(xs, _) => Cond::And(xs.iter().map(|x| self.cond(x, scope)).collect()),
+            Expr::Or(xs, _) => Cond::Or(xs.iter().map(|x| self.cond(x, scope)).collect()),
             Expr::Not(a, _) => Cond::Not(Box::new(self.cond(a, scope))),
             Expr::Bool(b, _) => Cond::Const(*b),
             Expr::Compare(l, op, r, span) => self

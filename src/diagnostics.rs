@@ -7,6 +7,9 @@ use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode};
 
 use crate::source::{SourceFile, SourceMap, Span};
 
+/// Lines longer than this are not shown as a snippet.
+const MAX_SNIPPET_LINE: usize = 16_000;
+
 /// What kind of problem it is; shown as the diagnostic code `rulecheck::<kind>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Code {
@@ -101,19 +104,35 @@ impl Problem {
         end: usize,
         message: impl Into<String>,
     ) -> Self {
-        let len = file.text.len();
-        let start = start.min(len);
-        let end = end.clamp(start, len);
+        let text = &*file.text;
+        let len = text.len();
+        let floor = |mut i: usize| {
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let start = floor(start.min(len));
+        let mut end = floor(end.clamp(start, len));
+        // A label covers the text at fault, not the blank space after it.
+        while end > start && text[..end].ends_with(char::is_whitespace) {
+            end = floor(end - 1);
+        }
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(len, |i| start + i);
+        // Snippets of very long lines (one-line JSON, minified files) are unreadable and
+        // beyond what the renderer can lay out: give the position in words instead.
+        let snippet = line_end - line_start <= MAX_SNIPPET_LINE;
         Problem {
             code,
             message: message.into(),
             source: Some((Arc::from(file.name.as_str()), Arc::clone(&file.text))),
-            at: Some((start, end)),
+            at: snippet.then_some((start, end)),
             label: "here".into(),
             help: None,
             severity: Severity::Error,
             line_col: Some(file.line_col(start)),
-            named: Some(file.named_source()),
+            named: snippet.then(|| file.named_source()),
         }
     }
 
@@ -189,8 +208,11 @@ impl Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A problem without a snippet must still say which file it is about.
-        match (self.file_name(), self.at) {
-            (Some(name), None) => write!(f, "{name}: {}", self.message),
+        match (self.file_name(), self.at, self.line_col) {
+            (Some(name), None, Some((line, col))) => {
+                write!(f, "{name}:{line}:{col}: {}", self.message)
+            }
+            (Some(name), None, None) => write!(f, "{name}: {}", self.message),
             _ => f.write_str(&self.message),
         }
     }

@@ -1188,10 +1188,7 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
         let msg = if combined == Tri::True {
             message(rule, &mut env, &traced.trace.witness)
         } else {
-            format!(
-                "undecided: {}",
-                rule.title.as_deref().unwrap_or(&rule.id)
-            )
+            format!("undecided: {}", rule.title.as_deref().unwrap_or(&rule.id))
         };
 
         // Exceptions.

@@ -217,7 +217,7 @@ pub struct Party {
     pub percent: Option<Percent>,
     /// Owners of this party; `None` means unknown.
     #[serde(default)]
-    pub owners: Option<Vec<Owner>>,
+    pub owners: Option<Owners>,
     /// Facts beyond the schema.
     #[serde(skip_deserializing, flatten)]
     pub extra: Extra,
@@ -269,16 +269,52 @@ impl TryFrom<Party> for Owner {
                 p.name
             ));
         }
-        if let Some(owners) = &p.owners {
-            let total: f64 = owners.iter().map(Owner::percent).sum();
-            if total > 100.0 + 1e-9 {
-                return Err(format!(
-                    "the owners of `{}` hold {total}% in total, more than 100%",
-                    p.name
-                ));
+        Ok(Owner(p))
+    }
+}
+
+/// The owners of one party, holding at most 100% between them.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Owners(pub Vec<Owner>);
+
+impl std::ops::Deref for Owners {
+    type Target = [Owner];
+    fn deref(&self) -> &[Owner] {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Owners {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Checked inside the visit, so that the error points at the list of owners.
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Owners;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of owners, each with `name` and `percent`")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Owners, A::Error> {
+                let mut out = Vec::new();
+                while let Some(o) = seq.next_element::<Owner>()? {
+                    out.push(o);
+                }
+                // Millionths of a percent, so that 33.3 + 33.3 + 33.4 is exactly 100.
+                #[allow(clippy::cast_possible_truncation)] // each share is 0..=100
+                let total: i64 = out.iter().map(|o| (o.percent() * 1e6).round() as i64).sum();
+                if total > 100_000_000 {
+                    #[allow(clippy::cast_precision_loss)] // at most a few billion
+                    let shown = total as f64 / 1e6;
+                    return Err(serde::de::Error::custom(format!(
+                        "the owners hold {shown}% in total, more than 100%"
+                    )));
+                }
+                Ok(Owners(out))
             }
         }
-        Ok(Owner(p))
+        d.deserialize_seq(V)
     }
 }
 
@@ -425,7 +461,7 @@ fn party_extras(p: &mut Party, v: &serde_yaml::Value) {
     p.extra = extras(v, PARTY_KEYS);
     if let (Some(owners), Some(serde_yaml::Value::Sequence(vs))) = (&mut p.owners, v.get("owners"))
     {
-        for (o, ov) in owners.iter_mut().zip(vs) {
+        for (o, ov) in owners.0.iter_mut().zip(vs) {
             party_extras(&mut o.0, ov);
         }
     }
@@ -451,6 +487,17 @@ impl Shipment {
                 .help("a shipment needs at least `id`, `date`, `exporter`, `consignee`, `destination` and `items`"));
         }
         let bom = file.text.len() - text.len();
+        if let Some(at) = too_deep(text) {
+            return Err(Problem::in_file(
+                Code::Limit,
+                file,
+                at + bom,
+                at + bom + 1,
+                format!("the file nests more than {MAX_YAML_DEPTH} levels deep"),
+            )
+            .label("too deep")
+            .help("the file nests too deep to be a shipment"));
+        }
         let mut s: Shipment =
             serde_yaml::from_str(text).map_err(|e| yaml_problem(file, bom, &e))?;
         // The typed pass has validated the structure; a second, untyped pass keeps the
@@ -458,39 +505,19 @@ impl Shipment {
         let raw: serde_yaml::Value =
             serde_yaml::from_str(text).map_err(|e| yaml_problem(file, bom, &e))?;
         s.attach_extras(&raw);
-        s.check_whole()
+        s.check_extras()
             .map_err(|m| Problem::whole(Code::Shipment, Some(&file.name), m))?;
         s.digest = s.compute_digest();
         Ok(s)
     }
 
-    /// Checks what the typed pass cannot see field by field: owners' shares of the
-    /// parties themselves, and extra facts that have no canonical form.
-    fn check_whole(&self) -> Result<(), String> {
+    /// Checks what the typed pass cannot see field by field: extra facts that have no
+    /// canonical form.
+    fn check_extras(&self) -> Result<(), String> {
         fn party_extras<'a>(p: &'a Party, out: &mut Vec<&'a Extra>) {
             out.push(&p.extra);
-            for o in p.owners.iter().flatten() {
+            for o in p.owners.iter().flat_map(|o| o.iter()) {
                 party_extras(&o.0, out);
-            }
-        }
-        let parties = [("exporter", &self.exporter), ("consignee", &self.consignee)]
-            .into_iter()
-            .chain(self.end_user.iter().map(|p| ("end_user", p)))
-            .chain(
-                self.intermediaries
-                    .iter()
-                    .flatten()
-                    .map(|p| ("intermediaries", p)),
-            );
-        for (role, p) in parties {
-            if let Some(owners) = &p.owners {
-                let total: f64 = owners.iter().map(Owner::percent).sum();
-                if total > 100.0 + 1e-9 {
-                    return Err(format!(
-                        "the owners of {role} `{}` hold {total}% in total, more than 100%",
-                        p.name
-                    ));
-                }
             }
         }
         let mut all = vec![&self.extra];
@@ -567,52 +594,170 @@ impl Shipment {
     }
 }
 
-fn yaml_problem(file: &SourceFile, bom: usize, e: &serde_yaml::Error) -> Problem {
-    let raw = e.to_string();
-    // serde_yaml appends " at line L column C"; the span shows that already.
-    let message = match raw.rfind(" at line ") {
-        Some(i) => raw[..i].to_string(),
-        None => raw.clone(),
-    };
-    let help = help_for(&message);
-    let mut p = match e.location() {
-        Some(loc) => {
-            let start = loc.index() + bom;
-            let end = file.text[start.min(file.text.len())..]
-                .find(['\n', ',', '}', ']'])
-                .map_or(file.text.len(), |n| start + n.max(1));
-            Problem::in_file(Code::Shipment, file, start, end, message).label("here")
+/// Deepest nesting of a shipment: the YAML reader's own limit, checked before reading
+/// so that a hostile file is refused at once rather than after a slow scan.
+const MAX_YAML_DEPTH: usize = 128;
+
+/// The offset of the first flow bracket (`[` or `{`) nested deeper than the limit,
+/// outside quotes and comments. Block nesting needs indentation, which costs bytes, and
+/// is left to the reader.
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let (mut quote, mut comment) = (None::<char>, false);
+    let mut prev = '\n';
+    for (i, c) in text.char_indices() {
+        if comment {
+            comment = c != '\n';
+        } else if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                '#' if prev.is_whitespace() => comment = true,
+                '"' | '\'' if matches!(prev, ' ' | '[' | '{' | ',' | ':' | '\n' | '-') => {
+                    quote = Some(c);
+                }
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_YAML_DEPTH {
+                        return Some(i);
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
         }
-        None => Problem::whole(Code::Shipment, Some(&file.name), message),
+        prev = c;
+    }
+    None
+}
+
+/// `serde_yaml`'s messages repeat the position (`at line 9 column 3`), which the snippet
+/// shows already, and name the parser's state: keep what a person can act on.
+fn plain_message(raw: &str) -> String {
+    let mut s = raw.to_string();
+    while let Some(i) = s.find(" at line ") {
+        let rest = &s[i + " at line ".len()..];
+        let digits = |t: &str| t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let n = digits(rest);
+        let after = &rest[n..];
+        let Some(col) = after.strip_prefix(" column ") else {
+            break;
+        };
+        let m = digits(col);
+        let cut = i + " at line ".len() + n + " column ".len() + m;
+        s.replace_range(i..cut, "");
+    }
+    if let Some(i) = s.find(", while ") {
+        s.truncate(i);
+    }
+    s
+}
+
+fn yaml_problem(file: &SourceFile, bom: usize, e: &serde_yaml::Error) -> Problem {
+    let mut message = plain_message(&e.to_string());
+    let Some(loc) = e.location() else {
+        let help = if message.contains("repetition limit") {
+            message = "the file expands YAML aliases (`*name`) too many times".to_string();
+            "a shipment does not need aliases; write the values out"
+        } else {
+            "the file is not a valid shipment"
+        };
+        return Problem::whole(Code::Shipment, Some(&file.name), message).help(help);
     };
+    let text = &*file.text;
+    let mut start = (loc.index() + bom).min(text.len());
+    let mut end = text[start..]
+        .find(['\n', ',', '}', ']', '#'])
+        .map_or(text.len(), |n| start + n.max(1));
+    let token = text.get(start..end).unwrap_or("").trim().to_string();
+    // The path serde_yaml puts in front, e.g. `items[0].quantity: `.
+    let (path, detail) = match message.split_once(": ") {
+        Some((p, d)) if !p.contains(' ') => (format!("{p}: "), d.to_string()),
+        _ => (String::new(), message.clone()),
+    };
+    let mut label = "here";
+    let mut help = None;
+    let duplicate = detail
+        .strip_prefix("duplicate entry with key \"")
+        .and_then(|k| k.strip_suffix('"'))
+        .or_else(|| {
+            detail
+                .strip_prefix("duplicate field `")
+                .and_then(|k| k.strip_suffix('`'))
+        });
+    if let Some(key) = duplicate {
+        // The reader points at the mapping; the mistake is the key's second line.
+        let at_key = |line: &str| {
+            line.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+        };
+        let mut offset = 0;
+        let mut seen = 0;
+        for line in text[start..].split_inclusive('\n') {
+            if at_key(line) {
+                seen += 1;
+                if seen == 2 {
+                    start += offset + (line.len() - line.trim_start().len());
+                    end = start + key.len();
+                    break;
+                }
+            }
+            offset += line.len();
+        }
+        message = format!("{path}`{key}` is given twice");
+        label = "given again here";
+        help = Some("keep one of them".to_string());
+    } else if detail.contains("written as a number") {
+        message =
+            format!("{path}HS code `{token}` is written as a number, which loses trailing zeros");
+        label = "unquoted";
+        help = Some(format!("quote it: \"{token}\""));
+    } else if [
+        "input is out of range",
+        "input contains invalid characters",
+        "premature end of input",
+        "trailing input",
+        "input is not enough for unique date",
+    ]
+    .iter()
+    .any(|m| detail.contains(m))
+    {
+        message = format!("{path}`{token}` is not a date");
+        label = "not a date";
+        help = Some("dates are written YYYY-MM-DD, e.g. `2024-03-20`".to_string());
+    } else if detail.contains("cannot start any token") && text[start..].starts_with('\t') {
+        message = "a tab is used for indentation".to_string();
+        label = "tab";
+        help = Some("YAML indents with spaces, never tabs".to_string());
+    } else if detail.contains("invalid type")
+        && (detail.contains("expected a number")
+            || detail.contains("expected f64")
+            || detail.contains("expected a percentage"))
+    {
+        help = Some("write the number without quotes or units, e.g. `5000`".to_string());
+    } else if detail.contains("missing field") {
+        help = Some("a shipment needs `id`, `date`, `exporter`, `consignee`, `destination` and `items`; a party needs `name`; an item needs `hs_code` (see the shipment schema)".to_string());
+    } else if detail.contains("recursion limit") {
+        help = Some("the file nests too deep to be a shipment".to_string());
+    } else if detail.contains("repetition limit") {
+        message = format!("{path}the file expands YAML aliases (`*name`) too many times");
+        help = Some("a shipment does not need aliases; write the values out".to_string());
+    } else if detail.contains("did not find expected")
+        || detail.contains("mapping values are not allowed")
+        || detail.contains("cannot start any token")
+    {
+        help = Some(
+            "this is not valid YAML: check the indentation and the `key: value` form".to_string(),
+        );
+    }
+    let mut p = Problem::in_file(Code::Shipment, file, start, end, message).label(label);
     if let Some(h) = help {
         p = p.help(h);
     }
     p
-}
-
-fn help_for(message: &str) -> Option<String> {
-    let help = if message.contains("missing field") {
-        "a shipment needs `id`, `date`, `exporter`, `consignee`, `destination` and `items`; a party needs `name`; an item needs `hs_code` (see the shipment schema)"
-    } else if message.contains("recursion limit") {
-        "the file nests too deep to be a shipment"
-    } else if message.contains("repetition limit") {
-        "the file expands YAML aliases too many times to be a shipment"
-    } else if message.contains("invalid type") && message.contains("expected f64") {
-        "write the number without quotes or units, e.g. `5000`"
-    } else if message.contains("premature end")
-        || message.contains("did not find expected")
-        || message.contains("mapping values are not allowed")
-    {
-        "this is not valid YAML: check indentation and the `key: value` form"
-    } else if message.contains("input contains invalid characters")
-        || message.contains("premature end of input")
-    {
-        "dates are written YYYY-MM-DD"
-    } else {
-        return None;
-    };
-    Some(help.to_string())
 }
 
 #[cfg(test)]

@@ -24,6 +24,12 @@ use grammar::{Grammar, Rule};
 /// Nesting depth of conditions beyond which a file is refused (the parser recurses).
 pub const MAX_NESTING: usize = 64;
 
+/// Depth of the condition tree (each parenthesis or quantifier adds a few levels).
+const MAX_EXPR_DEPTH: usize = 4 * MAX_NESTING;
+
+/// Date shifts in one value (`d + 1 month - 1 day`) beyond which a file is refused.
+const MAX_SHIFTS: usize = 16;
+
 /// Parses one rule file. A syntax error stops the file; problems in field values
 /// (a bad date, a field given twice) are collected and returned together.
 pub fn parse_file(file_id: FileId, file: &SourceFile) -> Result<File, Vec<Problem>> {
@@ -48,6 +54,8 @@ pub fn parse_file(file_id: FileId, file: &SourceFile) -> Result<File, Vec<Proble
         file_id,
         file,
         problems: Vec::new(),
+        depth: 0,
+        too_deep_reported: false,
     };
     let mut out = File::default();
     for pair in pairs.flatten().take(1) {
@@ -104,6 +112,7 @@ fn too_deep(text: &str) -> Option<usize> {
 fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
+        Rule::block_end => "`}`",
         Rule::regime_decl
         | Rule::rule_decl
         | Rule::exception_decl
@@ -185,6 +194,53 @@ fn describe(rule: Rule) -> Option<&'static str> {
     })
 }
 
+/// Keywords that start a declaration.
+const DECLARATION_WORDS: &[&str] = &["regime", "rule", "exception", "list", "predicate", "fact"];
+
+/// True when a string starting at `rest` (on its opening quote) closes on the same line.
+fn string_closed_on_line(rest: &str) -> bool {
+    let mut escaped = false;
+    for c in rest.chars().skip(1) {
+        match (escaped, c) {
+            (_, '\n') => return false,
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, '"') => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The offset of the last `{` in `text` that no `}` closes, outside strings and comments.
+fn unclosed_brace(text: &str) -> Option<usize> {
+    let mut open = Vec::new();
+    let (mut in_string, mut in_comment, mut escaped) = (false, false, false);
+    for (i, c) in text.char_indices() {
+        if in_comment {
+            in_comment = c != '\n';
+        } else if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"' | '\n') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                '#' => in_comment = true,
+                '"' => in_string = true,
+                '{' => open.push(i),
+                '}' => {
+                    open.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    open.pop()
+}
+
 /// Keywords that may start a field, for "did you mean".
 const FIELD_WORDS: &[&str] = &[
     "title",
@@ -259,6 +315,50 @@ fn syntax_error(file: &SourceFile, e: &pest::error::Error<Rule>) -> Problem {
         }
         pest::error::ErrorVariant::CustomError { message } => (message.clone(), Vec::new()),
     };
+    if let pest::error::ErrorVariant::CustomError { message } = &e.variant
+        && message.contains("limit reached")
+    {
+        return Problem::in_file(
+            Code::Limit,
+            file,
+            pos,
+            end,
+            "the rule nests too deep to be read",
+        )
+        .label("too deep")
+        .help("split the condition into named predicates");
+    }
+    if rest.starts_with('"') && !string_closed_on_line(rest) {
+        let line_end = rest.find('\n').map_or(file.text.len(), |n| pos + n);
+        return Problem::in_file(Code::Syntax, file, pos, line_end, "this string is not closed before the end of the line")
+            .label("unclosed string")
+            .help("close it with `\"`; a string cannot run over several lines (write `\\n` for a line break)");
+    }
+    if rest.starts_with('=') && !rest.starts_with("==") {
+        return Problem::in_file(Code::Syntax, file, pos, pos + 1, "`=` is not a comparison")
+            .label("single `=`")
+            .help("compare with `==` (or `!=`, `<`, `<=`, `>`, `>=`)");
+    }
+    if expected.contains(&"`}`")
+        && DECLARATION_WORDS.contains(&found.as_str())
+        && let Some(open) = unclosed_brace(&file.text[..pos])
+    {
+        let (line, _) = file.line_col(open);
+        return Problem::in_file(
+            Code::Syntax,
+            file,
+            open,
+            open + 1,
+            format!(
+                "this `{{` is not closed: `{found}` on line {} starts a new declaration inside it",
+                file.line_col(pos).0
+            ),
+        )
+        .label("opened here")
+        .help(format!(
+            "add `}}` at the end of the block opened on line {line}"
+        ));
+    }
     let mut p = Problem::in_file(Code::Syntax, file, pos, end, message).label("not expected here");
     if !found.is_empty()
         && let Some(s) = did_you_mean(&found, FIELD_WORDS.iter().copied())
@@ -282,6 +382,8 @@ struct Cx<'a> {
     file_id: FileId,
     file: &'a SourceFile,
     problems: Vec<Problem>,
+    depth: usize,
+    too_deep_reported: bool,
 }
 
 /// Turns a "set once" field into a problem if it was already set.
@@ -438,7 +540,7 @@ impl Cx<'_> {
 
     fn regime(&mut self, p: Pair<'_, Rule>) -> Regime {
         let span = self.span(&p);
-        let mut inner = p.into_inner();
+        let mut inner = p.into_inner().filter(|x| x.as_rule() != Rule::block_end);
         let name = self.ident(&inner.next().expect("grammar: regime has a name"));
         let mut r = Regime {
             name,
@@ -477,7 +579,7 @@ impl Cx<'_> {
 
     fn rule(&mut self, p: Pair<'_, Rule>) -> RuleDecl {
         let span = self.span(&p);
-        let mut inner = p.into_inner();
+        let mut inner = p.into_inner().filter(|x| x.as_rule() != Rule::block_end);
         let id = self.ident(&inner.next().expect("grammar: rule has an id"));
         let mut r = RuleDecl {
             id,
@@ -520,7 +622,7 @@ impl Cx<'_> {
 
     fn exception(&mut self, p: Pair<'_, Rule>) -> Exception {
         let span = self.span(&p);
-        let mut inner = p.into_inner();
+        let mut inner = p.into_inner().filter(|x| x.as_rule() != Rule::block_end);
         let id = self.ident(&inner.next().expect("grammar: exception has an id"));
         let mut x = Exception {
             id,
@@ -584,7 +686,7 @@ impl Cx<'_> {
 
     fn list(&mut self, p: Pair<'_, Rule>) -> ListDecl {
         let span = self.span(&p);
-        let mut inner = p.into_inner();
+        let mut inner = p.into_inner().filter(|x| x.as_rule() != Rule::block_end);
         let name = self.ident(&inner.next().expect("grammar: list has a name"));
         let mut l = ListDecl {
             name,
@@ -646,7 +748,10 @@ impl Cx<'_> {
 
     fn predicate(&mut self, p: Pair<'_, Rule>) -> Predicate {
         let span = self.span(&p);
-        let mut inner = p.into_inner().peekable();
+        let mut inner = p
+            .into_inner()
+            .filter(|x| x.as_rule() != Rule::block_end)
+            .peekable();
         let name = self.ident(&inner.next().expect("grammar: predicate has a name"));
         let mut params = Vec::new();
         if inner.peek().is_some_and(|x| x.as_rule() == Rule::params) {
@@ -721,34 +826,63 @@ impl Cx<'_> {
     }
 
     fn expr(&mut self, p: Pair<'_, Rule>) -> Expr {
+        // Nesting (parentheses, quantifiers) is bounded so that every later pass can
+        // recurse over the tree without running out of stack.
+        if self.depth >= MAX_EXPR_DEPTH {
+            if !self.too_deep_reported {
+                self.too_deep_reported = true;
+                let span = self.span(&p);
+                let mut problem = Problem::in_file(
+                    Code::Limit,
+                    self.file,
+                    span.start as usize,
+                    span.start as usize + 1,
+                    format!("conditions are nested more than {MAX_NESTING} levels deep"),
+                )
+                .label("too deep");
+                problem = problem.help("split the condition into named predicates");
+                self.problems.push(problem);
+            }
+            return Expr::Bool(false, self.span(&p));
+        }
+        self.depth += 1;
+        let e = self.expr_inner(p);
+        self.depth -= 1;
+        e
+    }
+
+    fn expr_inner(&mut self, p: Pair<'_, Rule>) -> Expr {
         match p.as_rule() {
             Rule::expr | Rule::and_expr => {
                 let is_or = p.as_rule() == Rule::expr;
-                let mut parts = p
+                let parts = p
                     .into_inner()
                     .filter(|x| !matches!(x.as_rule(), Rule::or_op | Rule::and_op));
-                let first = self.expr(
-                    parts
-                        .next()
-                        .expect("grammar: expression has a first operand"),
-                );
-                parts.fold(first, |acc, next| {
-                    let rhs = self.expr(next);
-                    let span = acc.span().to(rhs.span());
-                    if is_or {
-                        Expr::Or(Box::new(acc), Box::new(rhs), span)
-                    } else {
-                        Expr::And(Box::new(acc), Box::new(rhs), span)
-                    }
-                })
+                let mut operands: Vec<Expr> = parts.map(|x| self.expr(x)).collect();
+                if operands.len() == 1 {
+                    return operands.pop().expect("checked: one operand");
+                }
+                let span = operands[0]
+                    .span()
+                    .to(operands.last().expect("checked: two or more").span());
+                if is_or {
+                    Expr::Or(operands, span)
+                } else {
+                    Expr::And(operands, span)
+                }
             }
             Rule::unary => {
                 let span = self.span(&p);
                 let parts: Vec<_> = p.into_inner().collect();
                 let (nots, rest) = parts.split_at(parts.len() - 1);
                 let inner = self.expr(rest[0].clone());
-                nots.iter()
-                    .fold(inner, |acc, _| Expr::Not(Box::new(acc), span))
+                // `not not x` is `x`: only the parity of a run of `not`s matters, so a
+                // long run never builds a deep tree.
+                if nots.len() % 2 == 1 {
+                    Expr::Not(Box::new(inner), span)
+                } else {
+                    inner
+                }
             }
             Rule::quantified => {
                 let span = self.span(&p);
@@ -861,8 +995,20 @@ impl Cx<'_> {
         let mut it = p.into_inner();
         let atom = it.next().expect("grammar: term has an atom");
         let mut t = self.term_atom(atom);
-        for shift in it {
+        for (n, shift) in it.enumerate() {
             let span = t.span().to(self.span(&shift));
+            if n == MAX_SHIFTS {
+                self.problem(
+                    Code::Limit,
+                    self.span(&shift),
+                    &format!("more than {MAX_SHIFTS} date shifts in one value"),
+                    "too many",
+                    Some("add the durations up: `+ 3 months` rather than `+ 1 month + 1 month + 1 month`"),
+                );
+            }
+            if n >= MAX_SHIFTS {
+                continue;
+            }
             let mut parts = shift.into_inner();
             let sign = parts.next().expect("grammar: shift sign").as_str();
             let duration = parts.next().expect("grammar: shift duration");
@@ -968,13 +1114,13 @@ mod tests {
         let Decl::Predicate(p) = &f.decls[0] else {
             panic!("expected a predicate")
         };
-        let Some(Expr::Or(lhs, _, _)) = &p.when else {
+        let Some(Expr::Or(operands, _)) = &p.when else {
             panic!("`or` binds loosest: {:?}", p.when)
         };
-        let Expr::And(not, _, _) = &**lhs else {
+        let Expr::And(conj, _) = &operands[0] else {
             panic!("`and` binds tighter than `or`")
         };
-        assert!(matches!(**not, Expr::Not(..)));
+        assert!(matches!(conj[0], Expr::Not(..)));
     }
 
     #[test]

@@ -111,7 +111,9 @@ impl Kind {
         }
     }
 
-    fn article(self) -> String {
+    /// The name with its article: "a party", "an item".
+    #[must_use]
+    pub fn article(self) -> String {
         match self {
             Kind::Item => "an item".into(),
             k => format!("a {}", k.name()),

@@ -229,9 +229,11 @@ impl<'de> Deserialize<'de> for HsCode {
                 HsCode::parse(&v.to_string()).map_err(E::custom)
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<HsCode, E> {
-                Err(E::custom(format!(
-                    "HS code {v} is written as a number, which loses trailing zeros: quote it, e.g. \"{v}\""
-                )))
+                // The digits as written are not known here; the reader quotes them back.
+                let _ = v;
+                Err(E::custom(
+                    "an HS code written as a number, which loses trailing zeros",
+                ))
             }
         }
         d.deserialize_any(V)
