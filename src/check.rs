@@ -594,12 +594,11 @@ fn find_recursion(
             if let Some(w) = &p.when {
                 calls(w, &mut cs);
             }
-            for (c, _) in cs {
+            for (c, call) in cs {
                 if &c == start {
-                    let p0 = preds[start];
                     problems.push(
-                        Problem::at(Code::Recursion, sources, p0.name.span, format!("predicate `{start}` uses itself ({} → {start})", chain.join(" → ")))
-                            .label("recursive")
+                        Problem::at(Code::Recursion, sources, call, format!("predicate `{start}` uses itself ({} → {start})", chain.join(" → ")))
+                            .label("calls it again")
                             .help("rules must always terminate: predicates cannot call themselves, directly or through others"),
                     );
                     bad.insert(start.clone());

@@ -482,7 +482,10 @@ impl Shipment {
             )
             .help("a shipment file holds one shipment; use JSON Lines for a batch"));
         }
-        if text.trim().is_empty() {
+        let only_comments = text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        if only_comments {
             return Err(Problem::whole(Code::Shipment, Some(&file.name), "the shipment file is empty")
                 .help("a shipment needs at least `id`, `date`, `exporter`, `consignee`, `destination` and `items`"));
         }
@@ -656,7 +659,8 @@ fn plain_message(raw: &str) -> String {
 }
 
 fn yaml_problem(file: &SourceFile, bom: usize, e: &serde_yaml::Error) -> Problem {
-    let mut message = plain_message(&e.to_string());
+    // "a sequence" is YAML's word; rule authors and data producers say "a list".
+    let mut message = plain_message(&e.to_string()).replace("a sequence", "a list");
     let Some(loc) = e.location() else {
         let help = if message.contains("repetition limit") {
             message = "the file expands YAML aliases (`*name`) too many times".to_string();
@@ -738,6 +742,13 @@ fn yaml_problem(file: &SourceFile, bom: usize, e: &serde_yaml::Error) -> Problem
             || detail.contains("expected a percentage"))
     {
         help = Some("write the number without quotes or units, e.g. `5000`".to_string());
+    } else if let Some(field) = detail
+        .strip_prefix("missing field `")
+        .and_then(|f| f.strip_suffix('`'))
+    {
+        message = format!("{path}`{field}` is missing");
+        label = "in the mapping that starts here";
+        help = Some("a shipment needs `id`, `date`, `exporter`, `consignee`, `destination` and `items`; a party needs `name`; an item needs `hs_code` (see the shipment schema)".to_string());
     } else if detail.contains("missing field") {
         help = Some("a shipment needs `id`, `date`, `exporter`, `consignee`, `destination` and `items`; a party needs `name`; an item needs `hs_code` (see the shipment schema)".to_string());
     } else if detail.contains("recursion limit") {

@@ -177,12 +177,24 @@ fn csv_problem(file: &SourceFile, bom: usize, e: &csv::Error) -> Problem {
         .position()
         .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0))
         + bom;
+    // The csv crate's own message repeats the position, which the snippet shows.
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!(
+                "malformed CSV: this row has {len} fields, the rows before it have {expected_len}"
+            )
+        }
+        csv::ErrorKind::Utf8 { .. } => "malformed CSV: the file is not UTF-8 text".to_string(),
+        _ => format!("malformed CSV: {e}"),
+    };
     Problem::in_file(
         Code::DataFile,
         file,
         pos,
         line_end(&file.text, pos),
-        format!("malformed CSV: {e}"),
+        message,
     )
     .label("this row")
     .help("every row has as many fields as the header; quote fields that contain commas")

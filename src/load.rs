@@ -67,22 +67,14 @@ impl Origin {
                 .map(|f| f.contents().to_vec())
                 .ok_or_else(|| "no such file in the bundled rules".to_string())?,
             Origin::Disk(_) => {
-                let meta = std::fs::metadata(name).map_err(|e| e.to_string())?;
-                if meta.len() > crate::lists::MAX_DATA_BYTES as u64 {
-                    return Err(format!(
-                        "the file is {} bytes, more than the limit",
-                        meta.len()
-                    ));
-                }
-                std::fs::read(name).map_err(|e| e.to_string())?
+                return crate::source::read_text(Path::new(name), crate::lists::MAX_DATA_BYTES)
+                    .map(Arc::from)
+                    .map_err(|e| e.to_string());
             }
         };
-        String::from_utf8(bytes).map(Arc::from).map_err(|e| {
-            format!(
-                "the file is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            )
-        })
+        String::from_utf8(bytes)
+            .map(Arc::from)
+            .map_err(|_| "the bundled file is not UTF-8 text".to_string())
     }
 
     /// Resolves a data path written in `rule_file` relative to that file's directory.

@@ -11,7 +11,7 @@ use rulecheck::eval::{self, Options};
 use rulecheck::facts::Shipment;
 use rulecheck::load::{self, Origin};
 use rulecheck::render::{self, Format};
-use rulecheck::source::SourceMap;
+use rulecheck::source::{ReadError, SourceMap};
 use rulecheck::types::Date;
 
 /// Exit status for a bad shipment file (and no verdict).
@@ -76,6 +76,10 @@ fn print_problem(p: &Problem, color: bool) {
     let _ = write!(err, "{}", diagnostics::render(p, color));
 }
 
+/// Stack for the worker thread. Rule and shipment nesting is bounded by explicit limits;
+/// this leaves a wide margin on top of them.
+const STACK_BYTES: usize = 64 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -84,6 +88,22 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
         }
     };
+    match std::thread::Builder::new()
+        .stack_size(STACK_BYTES)
+        .spawn(move || run(cli))
+        .map(std::thread::JoinHandle::join)
+    {
+        Ok(Ok(code)) => code,
+        // A panic is a bug: it has printed its message; say so in the exit status.
+        Ok(Err(_)) => ExitCode::from(101),
+        Err(e) => {
+            eprintln!("rulecheck: cannot start: {e}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn run(cli: Cli) -> ExitCode {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.command {
         Command::Check { path } => match load::load(&origin(path)) {
@@ -184,41 +204,17 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn read_text(path: &std::path::Path) -> Result<String, Problem> {
-    let name = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| {
+    rulecheck::source::read_text(path, rulecheck::facts::MAX_SHIPMENT_BYTES).map_err(|e| {
+        let code = match e {
+            ReadError::Io(_) => Code::Io,
+            ReadError::TooBig { .. } => Code::Limit,
+            ReadError::NotUtf8 { .. } => Code::Shipment,
+        };
         Problem::whole(
-            Code::Io,
-            Some(&name),
-            format!("cannot read the shipment file: {e}"),
+            code,
+            Some(&path.display().to_string()),
+            format!("cannot read the shipment: {e}"),
         )
-    })?;
-    if meta.len() > rulecheck::facts::MAX_SHIPMENT_BYTES as u64 {
-        return Err(Problem::whole(
-            Code::Limit,
-            Some(&name),
-            format!(
-                "the shipment file is {} bytes, more than the limit of {}",
-                meta.len(),
-                rulecheck::facts::MAX_SHIPMENT_BYTES
-            ),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| {
-        Problem::whole(
-            Code::Io,
-            Some(&name),
-            format!("cannot read the shipment file: {e}"),
-        )
-    })?;
-    String::from_utf8(bytes).map_err(|e| {
-        Problem::whole(
-            Code::Shipment,
-            Some(&name),
-            format!(
-                "the shipment file is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        )
-        .help("save the file as UTF-8")
+        .help(e.help())
     })
 }

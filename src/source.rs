@@ -143,3 +143,69 @@ impl fmt::Display for Location {
         write!(f, "{}:{}:{}", self.file, self.line, self.column)
     }
 }
+
+/// Why a file could not be read as text.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The operating system refused.
+    #[error("{0}")]
+    Io(String),
+    /// Larger than the limit for its kind.
+    #[error("the file is {size} bytes, more than the limit of {limit}")]
+    TooBig {
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not UTF-8.
+    #[error("the file is not UTF-8 text: invalid byte at line {line}, column {column}")]
+    NotUtf8 {
+        /// 1-based line of the first invalid byte.
+        line: usize,
+        /// 1-based column (in characters) of the first invalid byte.
+        column: usize,
+    },
+}
+
+impl ReadError {
+    /// A short help line for the problem.
+    #[must_use]
+    pub fn help(&self) -> &'static str {
+        match self {
+            ReadError::Io(_) => "check the path and the file's permissions",
+            ReadError::TooBig { .. } => "see the limits in the README",
+            ReadError::NotUtf8 { .. } => "save the file as UTF-8",
+        }
+    }
+}
+
+/// Reads a whole text file, refusing files over `limit` bytes and invalid UTF-8.
+pub fn read_text(path: &std::path::Path, limit: usize) -> Result<String, ReadError> {
+    let io = |e: std::io::Error| {
+        ReadError::Io(match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::IsADirectory => "it is a directory, not a file".to_string(),
+            _ => e.to_string(),
+        })
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(ReadError::Io("it is a directory, not a file".into()));
+    }
+    if meta.len() > limit as u64 {
+        return Err(ReadError::TooBig {
+            size: meta.len(),
+            limit,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let prefix = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+        let line = prefix.matches('\n').count() + 1;
+        let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        ReadError::NotUtf8 { line, column }
+    })
+}
