@@ -17,5 +17,6 @@ pub mod parser;
 pub mod render;
 pub mod schema;
 pub mod source;
+pub mod testing;
 pub mod types;
 pub mod verdict;

@@ -53,6 +53,24 @@ enum Command {
         #[arg(required = true, value_name = "SHIPMENT")]
         shipments: Vec<PathBuf>,
     },
+    /// Run regression cases: shipments with the verdicts they must get.
+    ///
+    /// Exit status: 0 all cases passed (and at least one ran), 1 some failed, 10 a case
+    /// file is invalid, 11 the rules are invalid.
+    Test {
+        /// Rule file or directory (default: the bundled rules).
+        #[arg(long, value_name = "PATH")]
+        rules: Option<PathBuf>,
+        /// Run only cases whose id contains this text.
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        /// Parallel jobs (default: all cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Case files or directories (default: tests/cases).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// Parse and check rule files; report every problem found.
     ///
     /// Exit status: 0 no errors (warnings may be printed), 11 errors.
@@ -135,6 +153,12 @@ fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(EXIT_BAD_RULES)
             }
         },
+        Command::Test {
+            rules,
+            filter,
+            jobs,
+            paths,
+        } => test(rules, filter.as_deref(), jobs, paths, color),
         Command::Eval {
             rules,
             as_of,
@@ -217,4 +241,87 @@ fn read_text(path: &std::path::Path) -> Result<String, Problem> {
         )
         .help(e.help())
     })
+}
+
+fn test(
+    rules: Option<PathBuf>,
+    filter: Option<&str>,
+    jobs: Option<usize>,
+    paths: Vec<PathBuf>,
+    color: bool,
+) -> ExitCode {
+    let rs = match load::load(&origin(rules)) {
+        Ok((rs, _)) => rs,
+        Err(ps) => {
+            for p in &ps.0 {
+                print_problem(p, color);
+            }
+            eprintln!("{ps} in the rules: no test ran");
+            return ExitCode::from(EXIT_BAD_RULES);
+        }
+    };
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("tests/cases")]
+    } else {
+        paths
+    };
+    let files = match rulecheck::testing::discover(&paths) {
+        Ok(f) => f,
+        Err(p) => {
+            print_problem(&p, color);
+            return ExitCode::from(EXIT_BAD_SHIPMENT);
+        }
+    };
+    let mut cases = Vec::new();
+    let mut bad = false;
+    for f in &files {
+        match rulecheck::testing::load_cases(f) {
+            Ok(cs) => cases.extend(cs),
+            Err(p) => {
+                print_problem(&p, color);
+                bad = true;
+            }
+        }
+    }
+    if bad {
+        return ExitCode::from(EXIT_BAD_SHIPMENT);
+    }
+    let total = cases.len();
+    if let Some(f) = filter {
+        cases.retain(|c| c.id.contains(f));
+    }
+    let skipped = total - cases.len();
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let results = rulecheck::testing::run_all(&rs, &cases, jobs);
+    let mut out = std::io::stdout().lock();
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    for r in results.iter().filter(|r| !r.passed()) {
+        let _ = writeln!(
+            out,
+            "FAIL {} ({}:{})",
+            r.case.id,
+            r.case.file.display(),
+            r.case.line
+        );
+        for f in &r.failures {
+            let _ = writeln!(out, "  {f}");
+        }
+        let _ = writeln!(out, "  explanation of the actual verdict:");
+        for line in render::text(&r.outcome, false).lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+        let _ = writeln!(out);
+    }
+    let passed = results.len() - failed;
+    let _ = write!(out, "{passed} passed, {failed} failed");
+    if skipped > 0 {
+        let _ = write!(out, ", {skipped} skipped");
+    }
+    let _ = writeln!(out);
+    if failed == 0 && passed > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
