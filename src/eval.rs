@@ -1215,6 +1215,7 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
                         leaves: leaves_text,
                         because: t.trace.evidence,
                         missing: Vec::new(),
+                        reason: None,
                     });
                 }
                 Tri::Unknown => {
@@ -1227,8 +1228,18 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
                         leaves: leaves_text,
                         because: Vec::new(),
                         missing: t.trace.missing,
+                        reason: None,
                     });
                 }
+                Tri::False if opts.explain => notes.push(ExceptionNote {
+                    exception: x.id.clone(),
+                    citation: x.citation.clone().unwrap_or_default(),
+                    outcome: ExceptionOutcome::NotApplied,
+                    leaves: leaves_text,
+                    because: Vec::new(),
+                    missing: Vec::new(),
+                    reason: t.trace.first_false,
+                }),
                 Tri::False => {}
             }
         }

@@ -443,6 +443,34 @@ const ITEM_KEYS: &[&str] = &[
 const CONTRACT_KEYS: &[&str] = &["id", "date", "no_russia_clause"];
 const LICENSE_KEYS: &[&str] = &["id", "authority", "covers", "valid_until"];
 
+/// True when a JSON shipment has any key beyond the schema, at any level the schema
+/// keeps extras for; most records have none, and skip the conversion.
+fn has_extras(v: &serde_json::Value) -> bool {
+    fn beyond(v: &serde_json::Value, known: &[&str]) -> bool {
+        v.as_object()
+            .is_some_and(|m| m.keys().any(|k| !known.contains(&k.as_str())))
+    }
+    fn party(p: &serde_json::Value) -> bool {
+        beyond(p, PARTY_KEYS)
+            || p.get("owners")
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|os| os.iter().any(party))
+    }
+    let list = |key: &str, f: &dyn Fn(&serde_json::Value) -> bool| {
+        v.get(key)
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|xs| xs.iter().any(f))
+    };
+    beyond(v, SHIPMENT_KEYS)
+        || ["exporter", "consignee", "end_user"]
+            .iter()
+            .any(|k| v.get(*k).is_some_and(party))
+        || list("intermediaries", &party)
+        || list("items", &|i| beyond(i, ITEM_KEYS))
+        || list("licenses", &|l| beyond(l, LICENSE_KEYS))
+        || v.get("contract").is_some_and(|c| beyond(c, CONTRACT_KEYS))
+}
+
 fn extras(v: &serde_yaml::Value, known: &[&str]) -> Extra {
     let mut out = Extra::new();
     if let serde_yaml::Value::Mapping(m) = v {
@@ -508,6 +536,61 @@ impl Shipment {
         let raw: serde_yaml::Value =
             serde_yaml::from_str(text).map_err(|e| yaml_problem(file, bom, &e))?;
         s.attach_extras(&raw);
+        s.check_extras()
+            .map_err(|m| Problem::whole(Code::Shipment, Some(&file.name), m))?;
+        s.digest = s.compute_digest();
+        Ok(s)
+    }
+
+    /// Parses and validates one shipment from a line of JSON Lines; `name` and `line`
+    /// locate it in diagnostics.
+    pub fn from_json_line(text: &str, name: &str, line: usize) -> Result<Shipment, Problem> {
+        let file = SourceFile {
+            name: format!("{name}:{line}"),
+            text: text.into(),
+        };
+        let located = |e: &serde_json::Error| {
+            // Columns count within the line; the line is the record's.
+            let col = e.column().max(1);
+            let mut p = Problem::in_file(
+                Code::Shipment,
+                &file,
+                col - 1,
+                col,
+                plain_message(&e.to_string()),
+            );
+            p.line_col = Some((line, col));
+            p
+        };
+        if let Some(at) = too_deep(text) {
+            let mut p = Problem::in_file(
+                Code::Limit,
+                &file,
+                at,
+                at + 1,
+                format!("the record nests more than {MAX_YAML_DEPTH} levels deep"),
+            );
+            p.line_col = Some((line, at + 1));
+            return Err(p);
+        }
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| located(&e))?;
+        let mut s = Shipment::deserialize(&value).map_err(|_| {
+            // Only on the error path: read it again from the text for the column.
+            match serde_json::from_str::<Shipment>(text) {
+                Err(e) => located(&e),
+                Ok(_) => Problem::whole(
+                    Code::Shipment,
+                    Some(&file.name),
+                    "the record is not a valid shipment",
+                ),
+            }
+        })?;
+        // Extra facts are kept in the same form as from YAML.
+        if has_extras(&value) {
+            let raw = serde_yaml::to_value(&value)
+                .map_err(|e| Problem::whole(Code::Shipment, Some(&file.name), e.to_string()))?;
+            s.attach_extras(&raw);
+        }
         s.check_extras()
             .map_err(|m| Problem::whole(Code::Shipment, Some(&file.name), m))?;
         s.digest = s.compute_digest();

@@ -8,7 +8,9 @@
 pub mod ast;
 pub mod check;
 pub mod compile;
+pub mod corpus;
 pub mod diagnostics;
+pub mod diff;
 pub mod eval;
 pub mod facts;
 pub mod lists;

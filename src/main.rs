@@ -67,9 +67,51 @@ enum Command {
         /// Parallel jobs (default: all cores).
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+        format: TestFormat,
+        /// Rewrite the expectations of failing cases to what they now get.
+        #[arg(long)]
+        update: bool,
+        /// Report which rules and exceptions the cases fire.
+        #[arg(long)]
+        coverage: bool,
+        /// Fail when fewer than this percent of rules are fired by some case.
+        #[arg(long, value_name = "PERCENT")]
+        min_coverage: Option<f64>,
         /// Case files or directories (default: tests/cases).
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
+    },
+    /// Compare the verdicts of a corpus of shipments under two versions of the rules.
+    ///
+    /// Exit status: 0 no change that `--fail-on` forbids, 1 such a change, 10 a shipment
+    /// is invalid, 11 either rule set is invalid, 12 usage error (e.g. an unknown revision).
+    Diff {
+        /// The rules before the change: a directory, or a git revision (e.g. `origin/main`).
+        #[arg(long, value_name = "DIR|REV")]
+        base: String,
+        /// The rules after the change (default: the rules directory as it is on disk).
+        #[arg(long, value_name = "DIR|REV")]
+        head: Option<String>,
+        /// The rules directory within the repository, for git revisions.
+        #[arg(long, value_name = "PATH", default_value = "rules")]
+        rules_dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+        /// Exit 1 when the change has relaxations, escalations, or any change.
+        #[arg(long, value_enum, value_name = "KIND")]
+        fail_on: Option<FailOn>,
+        /// Changed shipments listed per direction in Markdown.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+        /// Parallel jobs (default: all cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Shipment files (YAML), directories of them, or JSON Lines files.
+        #[arg(required = true, value_name = "SHIPMENTS")]
+        shipments: Vec<PathBuf>,
     },
     /// Parse and check rule files; report every problem found.
     ///
@@ -157,8 +199,46 @@ fn run(cli: Cli) -> ExitCode {
             rules,
             filter,
             jobs,
+            format,
+            update,
+            coverage,
+            min_coverage,
             paths,
-        } => test(rules, filter.as_deref(), jobs, paths, color),
+        } => test(
+            &TestArgs {
+                rules,
+                filter,
+                jobs,
+                format,
+                update,
+                coverage,
+                min_coverage,
+                paths,
+            },
+            color,
+        ),
+        Command::Diff {
+            base,
+            head,
+            rules_dir,
+            format,
+            fail_on,
+            limit,
+            jobs,
+            shipments,
+        } => diff(
+            &DiffArgs {
+                base,
+                head,
+                rules_dir,
+                format,
+                fail_on,
+                limit,
+                jobs,
+                shipments,
+            },
+            color,
+        ),
         Command::Eval {
             rules,
             as_of,
@@ -243,14 +323,31 @@ fn read_text(path: &std::path::Path) -> Result<String, Problem> {
     })
 }
 
-fn test(
+/// Output formats of `rulecheck test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TestFormat {
+    /// Failures with their explanation, then a summary line.
+    Text,
+    /// One JSON object with every case and the coverage.
+    Json,
+    /// JUnit XML for CI systems.
+    Junit,
+}
+
+struct TestArgs {
     rules: Option<PathBuf>,
-    filter: Option<&str>,
+    filter: Option<String>,
     jobs: Option<usize>,
+    format: TestFormat,
+    update: bool,
+    coverage: bool,
+    min_coverage: Option<f64>,
     paths: Vec<PathBuf>,
-    color: bool,
-) -> ExitCode {
-    let rs = match load::load(&origin(rules)) {
+}
+
+fn test(args: &TestArgs, color: bool) -> ExitCode {
+    use rulecheck::testing;
+    let rs = match load::load(&origin(args.rules.clone())) {
         Ok((rs, _)) => rs,
         Err(ps) => {
             for p in &ps.0 {
@@ -260,12 +357,12 @@ fn test(
             return ExitCode::from(EXIT_BAD_RULES);
         }
     };
-    let paths = if paths.is_empty() {
+    let paths = if args.paths.is_empty() {
         vec![PathBuf::from("tests/cases")]
     } else {
-        paths
+        args.paths.clone()
     };
-    let files = match rulecheck::testing::discover(&paths) {
+    let files = match testing::discover(&paths) {
         Ok(f) => f,
         Err(p) => {
             print_problem(&p, color);
@@ -275,7 +372,7 @@ fn test(
     let mut cases = Vec::new();
     let mut bad = false;
     for f in &files {
-        match rulecheck::testing::load_cases(f) {
+        match testing::load_cases(f) {
             Ok(cs) => cases.extend(cs),
             Err(p) => {
                 print_problem(&p, color);
@@ -287,41 +384,264 @@ fn test(
         return ExitCode::from(EXIT_BAD_SHIPMENT);
     }
     let total = cases.len();
-    if let Some(f) = filter {
-        cases.retain(|c| c.id.contains(f));
+    if let Some(f) = &args.filter {
+        cases.retain(|c| c.id.contains(f.as_str()));
     }
     let skipped = total - cases.len();
-    let jobs = jobs
+    let jobs = args
+        .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    let results = rulecheck::testing::run_all(&rs, &cases, jobs);
-    let mut out = std::io::stdout().lock();
+    let results = testing::run_all(&rs, &cases, jobs);
     let failed = results.iter().filter(|r| !r.passed()).count();
-    for r in results.iter().filter(|r| !r.passed()) {
-        let _ = writeln!(
-            out,
-            "FAIL {} ({}:{})",
-            r.case.id,
-            r.case.file.display(),
-            r.case.line
-        );
-        for f in &r.failures {
-            let _ = writeln!(out, "  {f}");
-        }
-        let _ = writeln!(out, "  explanation of the actual verdict:");
-        for line in render::text(&r.outcome, false).lines() {
-            let _ = writeln!(out, "    {line}");
-        }
-        let _ = writeln!(out);
-    }
     let passed = results.len() - failed;
-    let _ = write!(out, "{passed} passed, {failed} failed");
-    if skipped > 0 {
-        let _ = write!(out, ", {skipped} skipped");
+    let cov =
+        (args.coverage || args.min_coverage.is_some()).then(|| testing::coverage(&rs, &results));
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        TestFormat::Text => {
+            for r in results.iter().filter(|r| !r.passed()) {
+                let _ = writeln!(
+                    out,
+                    "FAIL {} ({}:{})",
+                    r.case.id,
+                    r.case.file.display(),
+                    r.case.line
+                );
+                for f in &r.failures {
+                    let _ = writeln!(out, "  {f}");
+                }
+                let _ = writeln!(out, "  explanation of the actual verdict:");
+                for line in render::text(&r.outcome, false).lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+                let _ = writeln!(out);
+            }
+            if let Some(c) = &cov {
+                let _ = writeln!(out, "{}", c.table());
+            }
+            let _ = write!(out, "{passed} passed, {failed} failed");
+            if skipped > 0 {
+                let _ = write!(out, ", {skipped} skipped");
+            }
+            let _ = writeln!(out);
+        }
+        TestFormat::Json => {
+            let report = serde_json::json!({
+                "passed": passed,
+                "failed": failed,
+                "skipped": skipped,
+                "cases": results.iter().map(testing::CaseReport::from).collect::<Vec<_>>(),
+                "coverage": cov,
+            });
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+        }
+        TestFormat::Junit => {
+            let _ = write!(
+                out,
+                "{}",
+                testing::junit(&results, skipped, |o| render::text(o, false))
+            );
+        }
     }
-    let _ = writeln!(out);
+    drop(out);
+    if args.update && failed > 0 {
+        match testing::update(&results) {
+            Ok(n) => eprintln!("updated the expectations of {n} case{}", plural(n)),
+            Err(p) => {
+                print_problem(&p, color);
+                return ExitCode::from(EXIT_BAD_SHIPMENT);
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let (Some(min), Some(c)) = (args.min_coverage, &cov)
+        && c.percent_fired + 1e-9 < min
+    {
+        eprintln!(
+            "coverage {:.1}% is below the minimum of {min}%",
+            c.percent_fired
+        );
+        return ExitCode::from(1);
+    }
     if failed == 0 && passed > 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// Output formats of `rulecheck diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    /// Transitions and every changed shipment, for people.
+    Text,
+    /// Everything, for tools.
+    Json,
+    /// A summary for a pull-request comment.
+    Markdown,
+}
+
+/// Which changes make `rulecheck diff` fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FailOn {
+    /// A shipment gets a less severe verdict.
+    Relaxation,
+    /// A shipment gets a more severe verdict.
+    Escalation,
+    /// Any change of verdict or of findings.
+    Any,
+}
+
+struct DiffArgs {
+    base: String,
+    head: Option<String>,
+    rules_dir: PathBuf,
+    format: DiffFormat,
+    fail_on: Option<FailOn>,
+    limit: usize,
+    jobs: Option<usize>,
+    shipments: Vec<PathBuf>,
+}
+
+/// A rule set named on the command line: a directory, or the rules directory at a git
+/// revision, checked out into a temporary directory that lives as long as this value.
+struct RulesAt {
+    origin: Origin,
+    _checkout: Option<tempfile::TempDir>,
+}
+
+fn rules_at(spec: &str, rules_dir: &std::path::Path) -> Result<RulesAt, String> {
+    let p = PathBuf::from(spec);
+    if p.exists() {
+        return Ok(RulesAt {
+            origin: Origin::Disk(p),
+            _checkout: None,
+        });
+    }
+    let git = |args: &[&str]| -> Result<Vec<u8>, String> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    };
+    let dir = rules_dir.display().to_string();
+    let listing = git(&["ls-tree", "-r", "--name-only", spec, "--", &dir])
+        .map_err(|e| format!("`{spec}` is neither a directory nor a git revision: {e}"))?;
+    let names: Vec<String> = String::from_utf8_lossy(&listing)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() {
+        return Err(format!("revision `{spec}` has no files under `{dir}`"));
+    }
+    let tmp = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    for name in &names {
+        let bytes = git(&["show", &format!("{spec}:./{name}")])?;
+        let target = tmp.path().join(name);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&target, bytes).map_err(|e| e.to_string())?;
+    }
+    Ok(RulesAt {
+        origin: Origin::Disk(tmp.path().join(rules_dir)),
+        _checkout: Some(tmp),
+    })
+}
+
+fn diff(args: &DiffArgs, color: bool) -> ExitCode {
+    let load_side = |spec: &str| -> Result<(rulecheck::compile::RuleSet, RulesAt), ExitCode> {
+        let at = rules_at(spec, &args.rules_dir).map_err(|e| {
+            eprintln!("rulecheck: {e}");
+            ExitCode::from(EXIT_USAGE)
+        })?;
+        match load::load(&at.origin) {
+            Ok((rs, _)) => Ok((rs, at)),
+            Err(ps) => {
+                for p in &ps.0 {
+                    print_problem(p, color);
+                }
+                eprintln!("{ps} in the rules at `{spec}`");
+                Err(ExitCode::from(EXIT_BAD_RULES))
+            }
+        }
+    };
+    let head_spec = args
+        .head
+        .clone()
+        .unwrap_or_else(|| args.rules_dir.display().to_string());
+    let (base, _b) = match load_side(&args.base) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let (head, _h) = match load_side(&head_spec) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let files = match rulecheck::corpus::files(&args.shipments) {
+        Ok(f) => f,
+        Err(p) => {
+            print_problem(&p, color);
+            return ExitCode::from(EXIT_BAD_SHIPMENT);
+        }
+    };
+    let mut shipments = Vec::new();
+    let mut bad = 0usize;
+    for f in &files {
+        let records = match rulecheck::corpus::read(f) {
+            Ok(r) => r,
+            Err(p) => {
+                print_problem(&p, color);
+                bad += 1;
+                continue;
+            }
+        };
+        for r in records {
+            match r.shipment {
+                Ok(s) => shipments.push((r.origin, s)),
+                Err(p) => {
+                    print_problem(&p, color);
+                    bad += 1;
+                }
+            }
+        }
+    }
+    if bad > 0 {
+        eprintln!(
+            "{bad} shipment{} could not be read: no comparison",
+            plural(bad)
+        );
+        return ExitCode::from(EXIT_BAD_SHIPMENT);
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let report = rulecheck::diff::diff(&base, &head, &shipments, jobs);
+    let rendered = match args.format {
+        DiffFormat::Text => report.text(),
+        DiffFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+        DiffFormat::Markdown => report.markdown(args.limit),
+    };
+    let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
+    use rulecheck::diff::Direction;
+    let fail = match args.fail_on {
+        None => false,
+        Some(FailOn::Relaxation) => report.count(Direction::Relaxation) > 0,
+        Some(FailOn::Escalation) => report.count(Direction::Escalation) > 0,
+        Some(FailOn::Any) => !report.changes.is_empty(),
+    };
+    if fail {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }

@@ -109,6 +109,14 @@ fn finding(out: &mut String, f: &Finding, color: bool) {
                     x.missing.join(", ")
                 );
             }
+            ExceptionOutcome::NotApplied => {
+                let _ = writeln!(
+                    out,
+                    "  exception {} does not apply: {}",
+                    x.exception,
+                    x.reason.as_deref().unwrap_or("its condition does not hold")
+                );
+            }
         }
     }
     if let Some(c) = &f.conflict {

@@ -518,3 +518,345 @@ pub fn run_all(rules: &RuleSet, cases: &[Case], jobs: usize) -> Vec<CaseResult> 
             .collect()
     })
 }
+
+/// How often the cases exercised one rule or exception.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exercised {
+    /// Rule or exception id.
+    pub id: String,
+    /// `file:line` of its declaration.
+    pub location: String,
+    /// Cases in which it fired (rules: held, relaxed or not; exceptions: applied).
+    pub fired: usize,
+    /// Cases that evaluated it and saw it not fire.
+    pub not_fired: usize,
+}
+
+/// Which rules and exceptions the cases exercise.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    /// Every rule, in rule-set order.
+    pub rules: Vec<Exercised>,
+    /// Every exception, in rule-set order.
+    pub exceptions: Vec<Exercised>,
+    /// Percent of rules fired by some case.
+    pub percent_fired: f64,
+}
+
+/// Counts, for each rule and exception, the cases that fired it and those that saw it
+/// not fire.
+#[must_use]
+pub fn coverage(rules: &RuleSet, results: &[CaseResult]) -> Coverage {
+    use crate::verdict::ExceptionOutcome;
+    let loc = |span| rules.sources.location(span).to_string();
+    let mut rs: Vec<Exercised> = rules
+        .rules
+        .iter()
+        .map(|r| Exercised {
+            id: r.id.clone(),
+            location: loc(r.span),
+            fired: 0,
+            not_fired: 0,
+        })
+        .collect();
+    let mut xs: Vec<Exercised> = rules
+        .exceptions
+        .iter()
+        .map(|x| Exercised {
+            id: x.id.clone(),
+            location: loc(x.span),
+            fired: 0,
+            not_fired: 0,
+        })
+        .collect();
+    let rule_index: BTreeMap<&str, usize> = rules
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    let exc_index: BTreeMap<&str, usize> = rules
+        .exceptions
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (x.id.as_str(), i))
+        .collect();
+    for res in results {
+        let o = &res.outcome;
+        for f in o.findings.iter().chain(&o.relaxed) {
+            if let Some(&i) = rule_index.get(f.rule.as_str()) {
+                // An undecided rule (review for missing facts) has not fired.
+                if f.missing.is_empty() {
+                    rs[i].fired += 1;
+                } else {
+                    rs[i].not_fired += 1;
+                }
+            }
+            for n in &f.exceptions {
+                if let Some(&i) = exc_index.get(n.exception.as_str()) {
+                    match n.outcome {
+                        ExceptionOutcome::Applied => xs[i].fired += 1,
+                        ExceptionOutcome::Unknown | ExceptionOutcome::NotApplied => {
+                            xs[i].not_fired += 1;
+                        }
+                    }
+                }
+            }
+        }
+        for n in o.not_fired.iter().flatten() {
+            if let Some(&i) = rule_index.get(n.rule.as_str()) {
+                rs[i].not_fired += 1;
+            }
+        }
+    }
+    let fired = rs.iter().filter(|r| r.fired > 0).count();
+    #[allow(clippy::cast_precision_loss)] // counts of rules
+    let percent_fired = if rs.is_empty() {
+        100.0
+    } else {
+        100.0 * fired as f64 / rs.len() as f64
+    };
+    Coverage {
+        rules: rs,
+        exceptions: xs,
+        percent_fired,
+    }
+}
+
+impl Coverage {
+    /// A table for people.
+    #[must_use]
+    pub fn table(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        let fired = self.rules.iter().filter(|r| r.fired > 0).count();
+        let _ = writeln!(
+            s,
+            "coverage: {fired} of {} rules fired by some case ({:.1}%)",
+            self.rules.len(),
+            self.percent_fired
+        );
+        let width = self
+            .rules
+            .iter()
+            .chain(&self.exceptions)
+            .map(|r| r.id.len())
+            .max()
+            .unwrap_or(4)
+            .max(9);
+        for (title, items) in [("rule", &self.rules), ("exception", &self.exceptions)] {
+            if items.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "\n{title:<width$}  fired  not fired  declared at");
+            for r in items {
+                let _ = writeln!(
+                    s,
+                    "{:<width$}  {:>5}  {:>9}  {}",
+                    r.id, r.fired, r.not_fired, r.location
+                );
+            }
+        }
+        let never: Vec<&Exercised> = self
+            .rules
+            .iter()
+            .chain(&self.exceptions)
+            .filter(|r| r.fired == 0)
+            .collect();
+        if !never.is_empty() {
+            let _ = writeln!(s, "\nnever fired by any case:");
+            for r in never {
+                let touched = if r.not_fired == 0 {
+                    "no case touches it"
+                } else {
+                    "tested only where it does not fire"
+                };
+                let _ = writeln!(s, "  {} ({}): {touched}", r.id, r.location);
+            }
+        }
+        s
+    }
+}
+
+/// Escapes text for XML attributes and content.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters are not allowed in XML 1.0.
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `JUnit` XML for CI systems: one suite, one test case per case, failures with messages.
+#[must_use]
+pub fn junit(
+    results: &[CaseResult],
+    skipped: usize,
+    explain: impl Fn(&Outcome) -> String,
+) -> String {
+    use std::fmt::Write as _;
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        s,
+        "<testsuites name=\"rulecheck\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"{skipped}\">",
+        results.len()
+    );
+    let _ = writeln!(
+        s,
+        "  <testsuite name=\"rulecheck\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"{skipped}\">",
+        results.len()
+    );
+    for r in results {
+        let (file, name) = r.case.id.split_once("::").unwrap_or(("", &r.case.id));
+        let _ = write!(
+            s,
+            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
+            xml(file),
+            xml(name),
+            xml(&r.case.file.display().to_string()),
+            r.case.line
+        );
+        if r.passed() {
+            s.push_str("/>\n");
+        } else {
+            let _ = writeln!(
+                s,
+                ">\n      <failure message=\"{}\" type=\"expectation\">{}\n\n{}</failure>\n    </testcase>",
+                xml(&r.failures.join("; ")),
+                xml(&r.failures.join("\n")),
+                xml(&explain(&r.outcome))
+            );
+        }
+    }
+    s.push_str("  </testsuite>\n</testsuites>\n");
+    s
+}
+
+/// A case result for JSON output.
+#[derive(Serialize)]
+pub struct CaseReport<'a> {
+    /// Case id.
+    pub id: &'a str,
+    /// Case file.
+    pub file: String,
+    /// Line of the case.
+    pub line: usize,
+    /// True when it passed.
+    pub passed: bool,
+    /// What did not match.
+    pub failures: &'a [String],
+    /// The actual outcome.
+    pub outcome: &'a Outcome,
+}
+
+impl<'a> From<&'a CaseResult> for CaseReport<'a> {
+    fn from(r: &'a CaseResult) -> Self {
+        CaseReport {
+            id: &r.case.id,
+            file: r.case.file.display().to_string(),
+            line: r.case.line,
+            passed: r.passed(),
+            failures: &r.failures,
+            outcome: &r.outcome,
+        }
+    }
+}
+
+/// Rewrites the `expect` of the given cases in their files to what they now get; each
+/// rewritten expectation is one flow-style line, so the diff of the case file is what
+/// a reviewer reads.
+pub fn update(results: &[CaseResult]) -> Result<usize, Problem> {
+    let mut by_file: BTreeMap<&Path, Vec<&CaseResult>> = BTreeMap::new();
+    for r in results.iter().filter(|r| !r.passed()) {
+        by_file.entry(r.case.file.as_path()).or_default().push(r);
+    }
+    let mut n = 0;
+    for (file, rs) in by_file {
+        let name = file.display().to_string();
+        let text = crate::source::read_text(file, MAX_CASE_BYTES)
+            .map_err(|e| Problem::whole(Code::Io, Some(&name), e.to_string()))?;
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let starts = case_lines(&text);
+        // Later cases first, so that earlier line numbers stay valid.
+        let mut rs = rs;
+        rs.sort_by_key(|r| std::cmp::Reverse(r.case.line));
+        for r in rs {
+            let start = r.case.line.saturating_sub(1);
+            let next = starts
+                .iter()
+                .copied()
+                .find(|&l| l > r.case.line)
+                .map_or(lines.len(), |l| l - 1);
+            let Some(at) = (start..next).find(|&i| {
+                lines[i]
+                    .trim_start()
+                    .trim_start_matches("- ")
+                    .starts_with("expect:")
+            }) else {
+                return Err(Problem::whole(
+                    Code::Shipment,
+                    Some(&name),
+                    format!("cannot find the `expect` of case `{}` to update", r.case.id),
+                ));
+            };
+            let line = &lines[at];
+            let prefix_len = line.find("expect:").unwrap_or(0);
+            let indent = line.len() - line.trim_start().len();
+            let mut end = at + 1;
+            while end < next
+                && (lines[end].trim().is_empty()
+                    || lines[end].len() - lines[end].trim_start().len() > indent)
+            {
+                end += 1;
+            }
+            // Keep blank lines between cases.
+            while end > at + 1 && lines[end - 1].trim().is_empty() {
+                end -= 1;
+            }
+            let new = expectation_of(&r.outcome, &r.case.expect);
+            let replacement = format!("{}expect: {}", &line[..prefix_len], flow(&new));
+            lines.splice(at..end, [replacement]);
+            n += 1;
+        }
+        let mut out = lines.join("\n");
+        out.push('\n');
+        std::fs::write(file, out)
+            .map_err(|e| Problem::whole(Code::Io, Some(&name), e.to_string()))?;
+    }
+    Ok(n)
+}
+
+fn flow(e: &Expect) -> String {
+    let list = |xs: &[String]| format!("[{}]", xs.join(", "));
+    let mut parts = vec![format!("verdict: {}", e.verdict)];
+    if !e.findings.is_empty() {
+        parts.push(format!("findings: {}", list(&e.findings)));
+    }
+    if e.exactly {
+        parts.push("exactly: true".into());
+    }
+    if !e.not_findings.is_empty() {
+        parts.push(format!("not_findings: {}", list(&e.not_findings)));
+    }
+    if !e.relaxed.is_empty() {
+        parts.push(format!("relaxed: {}", list(&e.relaxed)));
+    }
+    if !e.missing.is_empty() {
+        parts.push(format!("missing: {}", list(&e.missing)));
+    }
+    if !e.messages.is_empty() {
+        let quoted: Vec<String> = e.messages.iter().map(|m| format!("{m:?}")).collect();
+        parts.push(format!("messages: [{}]", quoted.join(", ")));
+    }
+    format!("{{ {} }}", parts.join(", "))
+}

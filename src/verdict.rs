@@ -90,6 +90,9 @@ pub struct ExceptionNote {
     /// Facts whose absence kept it from applying.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
+    /// With `--explain`, why it does not apply: the first test that failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Whether an exception applied.
@@ -100,6 +103,8 @@ pub enum ExceptionOutcome {
     Applied,
     /// Its condition was unknown: it does not apply (fail closed).
     Unknown,
+    /// Its condition does not hold (reported with `--explain` only).
+    NotApplied,
 }
 
 /// A fact that was needed but absent.

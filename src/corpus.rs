@@ -1,0 +1,91 @@
+//! Reading many shipments: YAML files, directories of them, and JSON Lines files, each
+//! record named by where it came from so that a bad one can be pointed at.
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostics::{Code, Problem};
+use crate::facts::Shipment;
+use crate::source::SourceFile;
+
+/// Largest JSON Lines file read whole, in bytes.
+pub const MAX_CORPUS_BYTES: usize = 1 << 30;
+
+/// One record of a corpus.
+#[derive(Debug)]
+pub struct Record {
+    /// `file` or `file:line`.
+    pub origin: String,
+    /// The shipment, or why it could not be read.
+    pub shipment: Result<Shipment, Problem>,
+}
+
+/// Lists the files of a corpus: YAML shipments and JSON Lines, directories walked.
+pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Problem> {
+    fn walk(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()?;
+            entries.sort();
+            for e in entries {
+                walk(&e, out)?;
+            }
+        } else if p
+            .extension()
+            .is_some_and(|e| matches!(e.to_str(), Some("yaml" | "yml" | "jsonl" | "json")))
+        {
+            out.push(p.to_path_buf());
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.exists() {
+            return Err(Problem::whole(
+                Code::Io,
+                Some(&p.display().to_string()),
+                "no such shipment file or directory",
+            ));
+        }
+        if p.is_file() {
+            out.push(p.clone());
+        } else {
+            walk(p, &mut out).map_err(|e| {
+                Problem::whole(Code::Io, Some(&p.display().to_string()), e.to_string())
+            })?;
+        }
+    }
+    Ok(out)
+}
+
+/// Reads every record of one corpus file, in order.
+pub fn read(path: &Path) -> Result<Vec<Record>, Problem> {
+    let name = path.display().to_string();
+    let is_lines = path.extension().is_some_and(|e| e == "jsonl");
+    let limit = if is_lines {
+        MAX_CORPUS_BYTES
+    } else {
+        crate::facts::MAX_SHIPMENT_BYTES
+    };
+    let text = crate::source::read_text(path, limit)
+        .map_err(|e| Problem::whole(Code::Io, Some(&name), format!("cannot read: {e}")))?;
+    if !is_lines {
+        let file = SourceFile {
+            name: name.clone(),
+            text: text.into(),
+        };
+        return Ok(vec![Record {
+            origin: name,
+            shipment: Shipment::from_yaml(&file),
+        }]);
+    }
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| Record {
+            origin: format!("{name}:{}", i + 1),
+            shipment: Shipment::from_json_line(l, &name, i + 1),
+        })
+        .collect())
+}
