@@ -330,7 +330,7 @@ enum TestFormat {
     Text,
     /// One JSON object with every case and the coverage.
     Json,
-    /// JUnit XML for CI systems.
+    /// `JUnit` XML for CI systems.
     Junit,
 }
 
@@ -632,11 +632,10 @@ fn diff(args: &DiffArgs, color: bool) -> ExitCode {
         DiffFormat::Markdown => report.markdown(args.limit),
     };
     let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
-    use rulecheck::diff::Direction;
     let fail = match args.fail_on {
         None => false,
-        Some(FailOn::Relaxation) => report.count(Direction::Relaxation) > 0,
-        Some(FailOn::Escalation) => report.count(Direction::Escalation) > 0,
+        Some(FailOn::Relaxation) => report.count(rulecheck::diff::Direction::Relaxation) > 0,
+        Some(FailOn::Escalation) => report.count(rulecheck::diff::Direction::Escalation) > 0,
         Some(FailOn::Any) => !report.changes.is_empty(),
     };
     if fail {
