@@ -10,15 +10,6 @@ use crate::source::SourceFile;
 /// Largest JSON Lines file read whole, in bytes.
 pub const MAX_CORPUS_BYTES: usize = 1 << 30;
 
-/// One record of a corpus.
-#[derive(Debug)]
-pub struct Record {
-    /// `file` or `file:line`.
-    pub origin: String,
-    /// The shipment, or why it could not be read.
-    pub shipment: Result<Shipment, Problem>,
-}
-
 /// Lists the files of a corpus: YAML shipments and JSON Lines, directories walked.
 pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Problem> {
     fn walk(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -58,8 +49,43 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Problem> {
     Ok(out)
 }
 
-/// Reads every record of one corpus file, in order.
-pub fn read(path: &Path) -> Result<Vec<Record>, Problem> {
+/// A record read but not yet parsed, so that parsing can run on every core.
+#[derive(Debug)]
+pub enum Raw {
+    /// A YAML shipment file.
+    Yaml(SourceFile),
+    /// One line of a JSON Lines file.
+    JsonLine {
+        /// The file.
+        file: std::sync::Arc<str>,
+        /// 1-based line number.
+        line: usize,
+        /// The line.
+        text: String,
+    },
+}
+
+impl Raw {
+    /// Parses and validates the shipment.
+    pub fn parse(&self) -> Result<Shipment, Problem> {
+        match self {
+            Raw::Yaml(f) => Shipment::from_yaml(f),
+            Raw::JsonLine { file, line, text } => Shipment::from_json_line(text, file, *line),
+        }
+    }
+
+    /// `file` or `file:line`.
+    #[must_use]
+    pub fn origin(&self) -> String {
+        match self {
+            Raw::Yaml(f) => f.name.clone(),
+            Raw::JsonLine { file, line, .. } => format!("{file}:{line}"),
+        }
+    }
+}
+
+/// Reads the records of one corpus file without parsing them.
+pub fn read_raw(path: &Path) -> Result<Vec<Raw>, Problem> {
     let name = path.display().to_string();
     let is_lines = path.extension().is_some_and(|e| e == "jsonl");
     let limit = if is_lines {
@@ -70,22 +96,20 @@ pub fn read(path: &Path) -> Result<Vec<Record>, Problem> {
     let text = crate::source::read_text(path, limit)
         .map_err(|e| Problem::whole(Code::Io, Some(&name), format!("cannot read: {e}")))?;
     if !is_lines {
-        let file = SourceFile {
-            name: name.clone(),
+        return Ok(vec![Raw::Yaml(SourceFile {
+            name,
             text: text.into(),
-        };
-        return Ok(vec![Record {
-            origin: name,
-            shipment: Shipment::from_yaml(&file),
-        }]);
+        })]);
     }
+    let file: std::sync::Arc<str> = name.into();
     Ok(text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| Record {
-            origin: format!("{name}:{}", i + 1),
-            shipment: Shipment::from_json_line(l, &name, i + 1),
+        .map(|(i, l)| Raw::JsonLine {
+            file: std::sync::Arc::clone(&file),
+            line: i + 1,
+            text: l.to_string(),
         })
         .collect())
 }

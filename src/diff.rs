@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::compile::RuleSet;
+use crate::corpus::Raw;
+use crate::diagnostics::Problem;
 use crate::eval::{Options, evaluate};
-use crate::facts::Shipment;
 use crate::types::Verdict;
 use crate::verdict::{Finding, Outcome};
 
@@ -187,17 +188,20 @@ pub fn compare(origin: &str, base: &Outcome, head: &Outcome) -> Option<Change> {
     })
 }
 
-/// Verdict moves and changes of one slice of the corpus.
-type ChunkResult = (Vec<(Verdict, Verdict)>, Vec<Change>);
+/// Verdict moves, changes and unreadable records of one slice of the corpus.
+type ChunkResult = (Vec<(Verdict, Verdict)>, Vec<Change>, Vec<Problem>);
 
 /// Evaluates every shipment under both rule sets, on `jobs` threads.
 #[must_use]
+///
+/// Records are parsed on the worker threads too; records that cannot be read are
+/// returned instead of a report, in input order.
 pub fn diff(
     base: &RuleSet,
     head: &RuleSet,
-    shipments: &[(String, Shipment)],
+    shipments: &[Raw],
     jobs: usize,
-) -> Report {
+) -> Result<Report, Vec<Problem>> {
     let opts = Options::default();
     let jobs = jobs.max(1).min(shipments.len().max(1));
     let chunk = shipments.len().div_ceil(jobs).max(1);
@@ -208,7 +212,16 @@ pub fn diff(
                 s.spawn(move || {
                     let mut moves = Vec::with_capacity(part.len());
                     let mut changes = Vec::new();
-                    for (origin, sh) in part {
+                    let mut bad = Vec::new();
+                    for raw in part {
+                        let sh = match raw.parse() {
+                            Ok(s) => s,
+                            Err(p) => {
+                                bad.push(p);
+                                continue;
+                            }
+                        };
+                        let (origin, sh) = (&raw.origin(), &sh);
                         let (b, h) = (evaluate(base, sh, &opts), evaluate(head, sh, &opts));
                         moves.push((b.verdict, h.verdict));
                         if compare(origin, &b, &h).is_some() {
@@ -222,7 +235,7 @@ pub fn diff(
                             changes.extend(compare(origin, &b, &h));
                         }
                     }
-                    (moves, changes)
+                    (moves, changes, bad)
                 })
             })
             .collect();
@@ -233,11 +246,16 @@ pub fn diff(
     });
     let mut counts: BTreeMap<(Verdict, Verdict), usize> = BTreeMap::new();
     let mut changes = Vec::new();
-    for (moves, cs) in per_chunk {
+    let mut problems = Vec::new();
+    for (moves, cs, bad) in per_chunk {
+        problems.extend(bad);
         for m in moves {
             *counts.entry(m).or_default() += 1;
         }
         changes.extend(cs);
+    }
+    if !problems.is_empty() {
+        return Err(problems);
     }
     // Input order within each direction: stable and easy to follow.
     changes.sort_by_key(|c| c.direction);
@@ -251,13 +269,13 @@ pub fn diff(
             std::cmp::Reverse(*h),
         )
     });
-    Report {
+    Ok(Report {
         shipments: shipments.len(),
         base_rules: base.digest.clone(),
         head_rules: head.digest.clone(),
         transitions,
         changes,
-    }
+    })
 }
 
 fn side(v: Option<Verdict>) -> String {

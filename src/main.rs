@@ -594,38 +594,33 @@ fn diff(args: &DiffArgs, color: bool) -> ExitCode {
             return ExitCode::from(EXIT_BAD_SHIPMENT);
         }
     };
-    let mut shipments = Vec::new();
-    let mut bad = 0usize;
+    let mut records = Vec::new();
     for f in &files {
-        let records = match rulecheck::corpus::read(f) {
-            Ok(r) => r,
+        match rulecheck::corpus::read_raw(f) {
+            Ok(r) => records.extend(r),
             Err(p) => {
                 print_problem(&p, color);
-                bad += 1;
-                continue;
-            }
-        };
-        for r in records {
-            match r.shipment {
-                Ok(s) => shipments.push((r.origin, s)),
-                Err(p) => {
-                    print_problem(&p, color);
-                    bad += 1;
-                }
+                return ExitCode::from(EXIT_BAD_SHIPMENT);
             }
         }
-    }
-    if bad > 0 {
-        eprintln!(
-            "{bad} shipment{} could not be read: no comparison",
-            plural(bad)
-        );
-        return ExitCode::from(EXIT_BAD_SHIPMENT);
     }
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    let report = rulecheck::diff::diff(&base, &head, &shipments, jobs);
+    let report = match rulecheck::diff::diff(&base, &head, &records, jobs) {
+        Ok(r) => r,
+        Err(ps) => {
+            for p in &ps {
+                print_problem(p, color);
+            }
+            eprintln!(
+                "{} shipment{} could not be read: no comparison",
+                ps.len(),
+                plural(ps.len())
+            );
+            return ExitCode::from(EXIT_BAD_SHIPMENT);
+        }
+    };
     let rendered = match args.format {
         DiffFormat::Text => report.text(),
         DiffFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
