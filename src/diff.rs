@@ -192,7 +192,6 @@ pub fn compare(origin: &str, base: &Outcome, head: &Outcome) -> Option<Change> {
 type ChunkResult = (Vec<(Verdict, Verdict)>, Vec<Change>, Vec<Problem>);
 
 /// Evaluates every shipment under both rule sets, on `jobs` threads.
-#[must_use]
 ///
 /// Records are parsed on the worker threads too; records that cannot be read are
 /// returned instead of a report, in input order.
