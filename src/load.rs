@@ -27,6 +27,8 @@ pub enum Origin {
     Bundled,
     /// A directory or a single rule file on disk.
     Disk(PathBuf),
+    /// Files held in memory, by name (for tools and fuzzing): rule files end in `.rules`.
+    Memory(Vec<(String, Arc<str>)>),
 }
 
 impl Origin {
@@ -35,6 +37,12 @@ impl Origin {
         let mut out = Vec::new();
         match self {
             Origin::Bundled => collect_bundled(&BUNDLED, &mut out),
+            Origin::Memory(files) => out.extend(
+                files
+                    .iter()
+                    .filter(|(n, _)| n.ends_with(&format!(".{RULE_EXTENSION}")))
+                    .map(|(n, _)| n.clone()),
+            ),
             Origin::Disk(p) => {
                 if p.is_file() {
                     out.push(p.display().to_string());
@@ -71,6 +79,13 @@ impl Origin {
                     .map(Arc::from)
                     .map_err(|e| e.to_string());
             }
+            Origin::Memory(files) => {
+                return files
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, t)| Arc::clone(t))
+                    .ok_or_else(|| "no such file".to_string());
+            }
         };
         String::from_utf8(bytes)
             .map(Arc::from)
@@ -88,6 +103,7 @@ impl Origin {
     fn root(&self) -> String {
         match self {
             Origin::Bundled => "rules".into(),
+            Origin::Memory(_) => String::new(),
             Origin::Disk(p) if p.is_file() => normalize(p.parent().unwrap_or(Path::new(""))),
             Origin::Disk(p) => normalize(p),
         }
@@ -196,7 +212,7 @@ pub fn load(origin: &Origin) -> Result<(RuleSet, Vec<Problem>), Problems> {
             Code::Io,
             match origin {
                 Origin::Disk(p) => Some(p.to_str().unwrap_or("rules")),
-                Origin::Bundled => None,
+                Origin::Bundled | Origin::Memory(_) => None,
             },
             format!("no rule files (`*.{RULE_EXTENSION}`) found"),
         )
