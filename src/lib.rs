@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ast;
+pub mod batch;
 pub mod check;
 pub mod compile;
 pub mod corpus;

@@ -43,13 +43,16 @@ enum Command {
         /// Evaluate as of this date (YYYY-MM-DD) instead of each shipment's date.
         #[arg(long, value_name = "DATE", value_parser = parse_date)]
         as_of: Option<Date>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// Output format (default: text, or jsonl for JSON Lines input).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
         /// Also say why each rule in force did not fire.
         #[arg(long)]
         explain: bool,
-        /// Shipment files (YAML).
+        /// Parallel jobs for JSON Lines input (default: all cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Shipment files: YAML, or JSON Lines (`*.jsonl`, or `-` for standard input).
         #[arg(required = true, value_name = "SHIPMENT")]
         shipments: Vec<PathBuf>,
     },
@@ -244,6 +247,7 @@ fn run(cli: Cli) -> ExitCode {
             as_of,
             format,
             explain,
+            jobs,
             shipments,
         } => {
             let rs = match load::load(&origin(rules)) {
@@ -256,50 +260,186 @@ fn run(cli: Cli) -> ExitCode {
                     return ExitCode::from(EXIT_BAD_RULES);
                 }
             };
-            let out_color =
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let opts = Options { as_of, explain };
-            let mut worst: Option<u8> = None;
-            let mut bad = false;
-            let mut stdout = std::io::stdout().lock();
-            for path in &shipments {
-                let name = path.display().to_string();
-                let text = match read_text(path) {
-                    Ok(t) => t,
-                    Err(p) => {
-                        print_problem(&p, color);
-                        bad = true;
-                        continue;
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            });
+            eval_all(&rs, &opts, format, jobs, &shipments, color)
+        }
+    }
+}
+
+fn is_lines(p: &std::path::Path) -> bool {
+    p.as_os_str() == "-" || p.extension().is_some_and(|e| e == "jsonl")
+}
+
+fn eval_all(
+    rs: &rulecheck::compile::RuleSet,
+    opts: &Options,
+    format: Option<Format>,
+    jobs: usize,
+    shipments: &[PathBuf],
+    color: bool,
+) -> ExitCode {
+    let out_color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut worst: Option<u8> = None;
+    let mut bad = false;
+    let mut stdout = std::io::stdout().lock();
+    for path in shipments {
+        if is_lines(path) {
+            match batch(rs, opts, path, jobs, &mut stdout, color) {
+                Ok(summary) => {
+                    bad |= summary.errors > 0;
+                    if let Some(v) = summary.worst() {
+                        worst = Some(worst.map_or(v.exit_code(), |w| w.max(v.exit_code())));
                     }
-                };
-                let mut map = SourceMap::default();
-                let id = map.add(name, text);
-                let shipment = match Shipment::from_yaml(map.file(id)) {
-                    Ok(s) => s,
-                    Err(p) => {
-                        print_problem(&p, color);
-                        bad = true;
-                        continue;
-                    }
-                };
-                let outcome = eval::evaluate(&rs, &shipment, &opts);
-                let code = outcome.verdict.exit_code();
-                worst = Some(worst.map_or(code, |w| w.max(code)));
-                let rendered = match format {
-                    Format::Text => render::text(&outcome, out_color),
-                    Format::Json => render::json(&outcome) + "\n",
-                };
-                if stdout.write_all(rendered.as_bytes()).is_err() {
-                    break;
+                }
+                Err(p) => {
+                    print_problem(&p, color);
+                    bad = true;
                 }
             }
-            let _ = stdout.flush();
-            if bad {
-                ExitCode::from(EXIT_BAD_SHIPMENT)
-            } else {
-                ExitCode::from(worst.unwrap_or(0))
-            }
+            continue;
         }
+        let name = path.display().to_string();
+        let text = match read_text(path) {
+            Ok(t) => t,
+            Err(p) => {
+                print_problem(&p, color);
+                bad = true;
+                continue;
+            }
+        };
+        let mut map = SourceMap::default();
+        let id = map.add(name, text);
+        let shipment = match Shipment::from_yaml(map.file(id)) {
+            Ok(s) => s,
+            Err(p) => {
+                print_problem(&p, color);
+                bad = true;
+                continue;
+            }
+        };
+        let outcome = eval::evaluate(rs, &shipment, opts);
+        let code = outcome.verdict.exit_code();
+        worst = Some(worst.map_or(code, |w| w.max(code)));
+        let rendered = match format.unwrap_or(Format::Text) {
+            Format::Text => render::text(&outcome, out_color),
+            Format::Json => render::json(&outcome) + "\n",
+            Format::Jsonl => serde_json::to_string(&outcome).unwrap_or_default() + "\n",
+        };
+        if stdout.write_all(rendered.as_bytes()).is_err() {
+            break;
+        }
+    }
+    let _ = stdout.flush();
+    if bad {
+        ExitCode::from(EXIT_BAD_SHIPMENT)
+    } else {
+        ExitCode::from(worst.unwrap_or(0))
+    }
+}
+
+/// Screens one JSON Lines input, with a progress bar on a terminal and a summary.
+fn batch(
+    rs: &rulecheck::compile::RuleSet,
+    opts: &Options,
+    path: &std::path::Path,
+    jobs: usize,
+    out: &mut impl std::io::Write,
+    color: bool,
+) -> Result<rulecheck::batch::Summary, Problem> {
+    let name = if path.as_os_str() == "-" {
+        "stdin".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let io_problem =
+        |e: std::io::Error| Problem::whole(Code::Io, Some(&name), format!("cannot read: {e}"));
+    let show = std::io::stderr().is_terminal();
+    let bar = if show {
+        let total = if path.as_os_str() == "-" {
+            None
+        } else {
+            count_lines(path).ok()
+        };
+        let bar = total.map_or_else(
+            indicatif::ProgressBar::new_spinner,
+            indicatif::ProgressBar::new,
+        );
+        let style = if total.is_some() {
+            "{spinner} {pos}/{len} records  {per_sec}  eta {eta}  {wide_bar}"
+        } else {
+            "{spinner} {pos} records  {per_sec}"
+        };
+        if let Ok(st) = indicatif::ProgressStyle::with_template(style) {
+            bar.set_style(st);
+        }
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        Some(bar)
+    } else {
+        None
+    };
+    let progress = |n: u64| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    };
+    let started = std::time::Instant::now();
+    let summary = if path.as_os_str() == "-" {
+        let stdin = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
+        rulecheck::batch::run(rs, opts, &name, stdin, out, jobs, &progress)
+    } else {
+        let f = std::fs::File::open(path).map_err(io_problem)?;
+        rulecheck::batch::run(
+            rs,
+            opts,
+            &name,
+            std::io::BufReader::with_capacity(1 << 20, f),
+            out,
+            jobs,
+            &progress,
+        )
+    }
+    .map_err(io_problem)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    let counts: Vec<String> = summary
+        .verdicts
+        .iter()
+        .rev()
+        .map(|(v, n)| format!("{n} {v}"))
+        .collect();
+    #[allow(clippy::cast_precision_loss)] // a rate for people
+    let rate = summary.records as f64 / secs;
+    let _ = color;
+    eprintln!(
+        "{name}: {} records: {}; {} error{}; {rate:.0} records/s",
+        summary.records,
+        if counts.is_empty() {
+            "no verdict".to_string()
+        } else {
+            counts.join(", ")
+        },
+        summary.errors,
+        plural(usize::try_from(summary.errors).unwrap_or(2)),
+    );
+    Ok(summary)
+}
+
+fn count_lines(path: &std::path::Path) -> std::io::Result<u64> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            return Ok(n);
+        }
+        n += buf[..k].iter().filter(|b| **b == b'\n').count() as u64;
     }
 }
 

@@ -14,6 +14,8 @@ pub enum Format {
     Text,
     /// One JSON object per shipment, as in the schema document.
     Json,
+    /// One JSON object per line, in input order (the default for JSON Lines input).
+    Jsonl,
 }
 
 fn verdict_word(v: Verdict, color: bool) -> String {
