@@ -37,6 +37,8 @@ pub enum Code {
     Recursion,
     /// A limit on size or depth was exceeded.
     Limit,
+    /// Invisible or confusable characters in rule source.
+    Unicode,
 }
 
 impl Code {
@@ -56,6 +58,7 @@ impl Code {
             Code::Io => "rulecheck::io",
             Code::Recursion => "rulecheck::recursion",
             Code::Limit => "rulecheck::limit",
+            Code::Unicode => "rulecheck::unicode",
         }
     }
 }

@@ -1019,14 +1019,20 @@ impl Cx<'_> {
                 "month" | "months" => TimeUnit::Months,
                 _ => TimeUnit::Years,
             };
+            // At most a thousand years either way: every shifted date stays a date.
+            let max = match unit {
+                TimeUnit::Days => 366_000,
+                TimeUnit::Months => 12_000,
+                TimeUnit::Years => 1_000,
+            };
             let amount = match n_pair.as_str().parse::<i64>() {
-                Ok(n) if n.abs() <= 100_000 => n,
+                Ok(n) if n.abs() <= max => n,
                 _ => {
                     self.problem(
-                        Code::Type,
+                        Code::Limit,
                         self.span(&n_pair),
                         &format!(
-                            "`{}` is not a whole number of days, months or years up to 100000",
+                            "`{}` is not a whole number of days, months or years within a thousand years",
                             n_pair.as_str()
                         ),
                         "not a usable duration",

@@ -69,7 +69,8 @@ impl SourceFile {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let upto = &self.text[..offset.min(self.text.len())];
         let line = upto.matches('\n').count() + 1;
-        let col = upto.rfind('\n').map_or(upto.len(), |i| upto.len() - i - 1) + 1;
+        // Columns count characters, as editors do, not bytes.
+        let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         (line, col)
     }
 }

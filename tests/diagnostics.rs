@@ -123,6 +123,10 @@ const SHIPMENT_CASES: &[(&str, Where)] = &[
     ("23-party-without-name", Where::Line(5)),
     ("24-json-bool-as-text", Where::Line(6)),
     ("25-only-comments", Where::WholeFile),
+    ("26-nan-quantity", Where::Line(20)),
+    ("27-infinite-quantity", Where::Line(20)),
+    ("28-huge-integer", Where::Line(20)),
+    ("29-date-out-of-range", Where::Line(3)),
 ];
 
 /// Words of the implementation that a policy officer should never read.

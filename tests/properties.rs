@@ -1,5 +1,7 @@
 //! Laws that hold for all shipments, checked on generated ones against the bundled rules:
-//! evaluation is deterministic, and removing facts never makes a shipment clear.
+//! evaluation is deterministic, removing facts never makes a shipment clear, adding an
+//! exception never makes a verdict more severe and adding a rule never less severe, and
+//! the facts digest depends on the facts only.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 
 use std::fmt::Write as _;
@@ -233,5 +235,132 @@ proptest! {
         if less.verdict == Verdict::Clear {
             prop_assert!(less.missing.is_empty());
         }
+    }
+}
+
+/// The rules directory as the variants below see it.
+fn on_disk() -> &'static RuleSet {
+    static RULES: OnceLock<RuleSet> = OnceLock::new();
+    RULES.get_or_init(|| {
+        load(&Origin::Disk("rules".into()))
+            .expect("the rules check clean")
+            .0
+    })
+}
+
+/// The bundled rules copied to a directory with one more file.
+fn bundled_plus(extra: &str) -> RuleSet {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let p = e.unwrap().path();
+            let t = to.join(p.file_name().unwrap());
+            if p.is_dir() {
+                copy(&p, &t);
+            } else {
+                std::fs::copy(&p, &t).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    copy(std::path::Path::new("rules"), &rules);
+    std::fs::write(rules.join("zz_extra.rules"), extra).unwrap();
+    load(&Origin::Disk(rules))
+        .unwrap_or_else(|p| {
+            panic!(
+                "{extra}: {:?}",
+                p.0.iter()
+                    .map(rulecheck::diagnostics::Problem::one_line)
+                    .collect::<Vec<_>>()
+            )
+        })
+        .0
+}
+
+/// Exceptions added to the bundled rules, each relaxing whole groups of rules.
+const EXTRA_EXCEPTIONS: &[&str] = &[
+    "exception zz.a { relaxes eu.833.* citation \"t\" when destination in [TR, KG, KZ] leaves nothing }",
+    "exception zz.b { relaxes us.* citation \"t\" when exporter.country == DE leaves nothing }",
+    "exception zz.c { relaxes eu.833.* citation \"t\" when any i in items where i.hs_code in [8542] leaves nothing }",
+    "exception zz.d { relaxes us.* citation \"t\" when end_user is missing leaves nothing }",
+];
+
+/// Rules added to the bundled rules, in a regime of their own.
+const EXTRA_RULES: &[&str] = &[
+    "regime zz_r { scope everyone } rule zz.r1 { regime zz_r citation \"t\" when destination in [KG, KZ] verdict review }",
+    "regime zz_r { scope everyone } rule zz.r2 { regime zz_r citation \"t\" when any i in items where i.hs_code in [8542, 8517] verdict prohibited }",
+    "regime zz_r { scope everyone } rule zz.r3 { regime zz_r citation \"t\" when end_user.country == RU verdict license_required }",
+];
+
+fn variants(extras: &[&str]) -> &'static Vec<RuleSet> {
+    static SETS: OnceLock<Vec<Vec<RuleSet>>> = OnceLock::new();
+    let all = SETS.get_or_init(|| {
+        vec![
+            EXTRA_EXCEPTIONS.iter().map(|x| bundled_plus(x)).collect(),
+            EXTRA_RULES.iter().map(|x| bundled_plus(x)).collect(),
+        ]
+    });
+    if extras.as_ptr() == EXTRA_EXCEPTIONS.as_ptr() {
+        &all[0]
+    } else {
+        &all[1]
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    #[test]
+    fn adding_an_exception_never_makes_a_verdict_more_severe(g in shipments(), drop in 0u32..(1 << OPTIONAL.len())) {
+        let s = shipment(&yaml(&g, drop));
+        let opts = Options::default();
+        let base = evaluate(on_disk(), &s, &opts).verdict;
+        for rules in variants(EXTRA_EXCEPTIONS) {
+            let with = evaluate(rules, &s, &opts).verdict;
+            prop_assert!(with <= base, "{with} > {base}");
+        }
+    }
+
+    #[test]
+    fn adding_a_rule_never_makes_a_verdict_less_severe(g in shipments(), drop in 0u32..(1 << OPTIONAL.len())) {
+        let s = shipment(&yaml(&g, drop));
+        let opts = Options::default();
+        let base = evaluate(on_disk(), &s, &opts).verdict;
+        for rules in variants(EXTRA_RULES) {
+            let with = evaluate(rules, &s, &opts).verdict;
+            prop_assert!(with >= base, "{with} < {base}");
+        }
+    }
+
+    #[test]
+    fn the_facts_digest_depends_on_the_facts_only(g in shipments(), drop in 0u32..(1 << OPTIONAL.len())) {
+        let text = yaml(&g, drop);
+        let a = shipment(&text);
+        // The same facts, keys in reverse order, as JSON on one line.
+        let mut v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        fn reverse(v: &mut serde_yaml::Value) {
+            match v {
+                serde_yaml::Value::Mapping(m) => {
+                    let mut entries: Vec<_> = std::mem::take(m).into_iter().collect();
+                    entries.reverse();
+                    for (k, mut x) in entries {
+                        reverse(&mut x);
+                        m.insert(k, x);
+                    }
+                }
+                serde_yaml::Value::Sequence(xs) => xs.iter_mut().for_each(reverse),
+                _ => {}
+            }
+        }
+        reverse(&mut v);
+        let json = serde_json::to_string(&v).unwrap();
+        let b = Shipment::from_json_line(&json, "gen.jsonl", 1).unwrap();
+        prop_assert_eq!(a.digest(), b.digest());
+        // Any change of a fact changes it.
+        let changed = shipment(&text.replace("name: Exporter GmbH", "name: Exporter AG"));
+        prop_assert_ne!(a.digest(), changed.digest());
+        let changed = shipment(&text.replace("amount: 1000", "amount: 1001"));
+        prop_assert_ne!(a.digest(), changed.digest());
     }
 }
