@@ -264,7 +264,7 @@ fn run(cli: Cli) -> ExitCode {
             let jobs = jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
             });
-            eval_all(&rs, &opts, format, jobs, &shipments, color)
+            eval_all(&rs, opts, format, jobs, &shipments, color)
         }
     }
 }
@@ -275,7 +275,7 @@ fn is_lines(p: &std::path::Path) -> bool {
 
 fn eval_all(
     rs: &rulecheck::compile::RuleSet,
-    opts: &Options,
+    opts: Options,
     format: Option<Format>,
     jobs: usize,
     shipments: &[PathBuf],
@@ -320,7 +320,7 @@ fn eval_all(
                 continue;
             }
         };
-        let outcome = eval::evaluate(rs, &shipment, opts);
+        let outcome = eval::evaluate(rs, &shipment, &opts);
         let code = outcome.verdict.exit_code();
         worst = Some(worst.map_or(code, |w| w.max(code)));
         let rendered = match format.unwrap_or(Format::Text) {
@@ -343,7 +343,7 @@ fn eval_all(
 /// Screens one JSON Lines input, with a progress bar on a terminal and a summary.
 fn batch(
     rs: &rulecheck::compile::RuleSet,
-    opts: &Options,
+    opts: Options,
     path: &std::path::Path,
     jobs: usize,
     out: &mut impl std::io::Write,
@@ -388,12 +388,12 @@ fn batch(
     let started = std::time::Instant::now();
     let summary = if path.as_os_str() == "-" {
         let stdin = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
-        rulecheck::batch::run(rs, opts, &name, stdin, out, jobs, &progress)
+        rulecheck::batch::run(rs, &opts, &name, stdin, out, jobs, &progress)
     } else {
         let f = std::fs::File::open(path).map_err(io_problem)?;
         rulecheck::batch::run(
             rs,
-            opts,
+            &opts,
             &name,
             std::io::BufReader::with_capacity(1 << 20, f),
             out,
@@ -439,7 +439,10 @@ fn count_lines(path: &std::path::Path) -> std::io::Result<u64> {
         if k == 0 {
             return Ok(n);
         }
-        n += buf[..k].iter().filter(|b| **b == b'\n').count() as u64;
+        // Only a progress estimate, once per run: no need for a faster count.
+        #[allow(clippy::naive_bytecount)]
+        let lines = buf[..k].iter().filter(|b| **b == b'\n').count();
+        n += lines as u64;
     }
 }
 
