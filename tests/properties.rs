@@ -293,19 +293,14 @@ const EXTRA_RULES: &[&str] = &[
     "regime zz_r { scope everyone } rule zz.r3 { regime zz_r citation \"t\" when end_user.country == RU verdict license_required }",
 ];
 
-fn variants(extras: &[&str]) -> &'static Vec<RuleSet> {
-    static SETS: OnceLock<Vec<Vec<RuleSet>>> = OnceLock::new();
-    let all = SETS.get_or_init(|| {
-        vec![
-            EXTRA_EXCEPTIONS.iter().map(|x| bundled_plus(x)).collect(),
-            EXTRA_RULES.iter().map(|x| bundled_plus(x)).collect(),
-        ]
-    });
-    if extras.as_ptr() == EXTRA_EXCEPTIONS.as_ptr() {
-        &all[0]
-    } else {
-        &all[1]
-    }
+fn with_extra_exceptions() -> &'static [RuleSet] {
+    static SETS: OnceLock<Vec<RuleSet>> = OnceLock::new();
+    SETS.get_or_init(|| EXTRA_EXCEPTIONS.iter().map(|x| bundled_plus(x)).collect())
+}
+
+fn with_extra_rules() -> &'static [RuleSet] {
+    static SETS: OnceLock<Vec<RuleSet>> = OnceLock::new();
+    SETS.get_or_init(|| EXTRA_RULES.iter().map(|x| bundled_plus(x)).collect())
 }
 
 proptest! {
@@ -316,7 +311,7 @@ proptest! {
         let s = shipment(&yaml(&g, drop));
         let opts = Options::default();
         let base = evaluate(on_disk(), &s, &opts).verdict;
-        for rules in variants(EXTRA_EXCEPTIONS) {
+        for rules in with_extra_exceptions() {
             let with = evaluate(rules, &s, &opts).verdict;
             prop_assert!(with <= base, "{with} > {base}");
         }
@@ -327,7 +322,7 @@ proptest! {
         let s = shipment(&yaml(&g, drop));
         let opts = Options::default();
         let base = evaluate(on_disk(), &s, &opts).verdict;
-        for rules in variants(EXTRA_RULES) {
+        for rules in with_extra_rules() {
             let with = evaluate(rules, &s, &opts).verdict;
             prop_assert!(with >= base, "{with} < {base}");
         }
