@@ -56,6 +56,7 @@ struct Done {
     verdict: Option<Verdict>,
 }
 
+#[allow(clippy::expect_used)] // serialising our own records cannot fail: they hold only strings, numbers and lists
 fn one(rules: &RuleSet, opts: Options, source: &str, line: usize, text: &str) -> Done {
     let error = |msg: String| Done {
         json: serde_json::to_string(&ErrorRecord {
@@ -88,6 +89,7 @@ fn one(rules: &RuleSet, opts: Options, source: &str, line: usize, text: &str) ->
 /// Reads JSON Lines from `input`, evaluates each record on `jobs` threads, and writes
 /// one JSON line per record to `out`, in input order. `progress` is called after each
 /// batch is written with the number of records done.
+#[allow(clippy::expect_used)] // the token channel is made with room for the whole window; a panicking reader is a bug
 pub fn run(
     rules: &RuleSet,
     opts: &Options,
@@ -165,6 +167,7 @@ fn read_batches(
 
 /// Reads one line, keeping at most `MAX_LINE_BYTES + 1` bytes of it in memory: a longer
 /// line is cut, and its record becomes an error record.
+#[allow(clippy::indexing_slicing)] // `take` is at most the length of the chunk it was measured in
 fn read_line_bounded(input: &mut impl BufRead) -> std::io::Result<Option<String>> {
     let mut buf = Vec::new();
     let mut seen_any = false;

@@ -21,6 +21,7 @@ use crate::types::{CountryCode, Date, Eccn, HsCode};
 const MAX_INLINE_DEPTH: usize = 32;
 
 /// Checks parsed files and compiles them; returns the rule set and its warnings.
+#[allow(clippy::indexing_slicing)] // rule indices come from enumerating the same rules
 pub fn check(
     origin: &Origin,
     mut sources: SourceMap,
@@ -545,6 +546,7 @@ fn display_key(kind: ListKind, canonical: &str, written: &str) -> String {
 }
 
 /// Predicate names a condition calls.
+#[allow(clippy::indexing_slicing)] // guarded by the length test in the pattern
 fn calls(e: &Expr, out: &mut Vec<(String, Span)>) {
     match e {
         Expr::And(xs, _) | Expr::Or(xs, _) => {
@@ -853,6 +855,7 @@ impl Cx<'_> {
         })
     }
 
+    #[allow(clippy::indexing_slicing)] // rule indices come from enumerating `rules`
     fn exception(
         &mut self,
         x: &ast::Exception,
@@ -966,6 +969,7 @@ impl Cx<'_> {
     }
 
     /// Parses `{fact.path}` interpolations of a message.
+    #[allow(clippy::indexing_slicing)] // every index is below `chars.len()` by the loop condition or `position`
     fn message(&mut self, m: &ast::Str, witnesses: &[(String, usize, Ty)]) -> Vec<Segment> {
         let mut scope = Scope::default();
         for (n, slot, ty) in witnesses {
@@ -1042,6 +1046,7 @@ impl Cx<'_> {
         out
     }
 
+    #[allow(clippy::indexing_slicing)] // the grammar gives every path at least one segment, and `n` is checked against the length
     fn path(&mut self, p: &ast::Path, scope: &Scope) -> Option<FactPath> {
         let first = &p.segments[0];
         let mut fp = match scope.get(&first.name) {
@@ -1225,6 +1230,7 @@ impl Cx<'_> {
         );
     }
 
+    #[allow(clippy::indexing_slicing)] // the grammar gives every path at least one segment
     fn cond(&mut self, e: &Expr, scope: &Scope) -> Cond {
         match e {
             Expr::And(xs, _) => Cond::And(xs.iter().map(|x| self.cond(x, scope)).collect()),
@@ -1491,6 +1497,7 @@ impl Cx<'_> {
         })
     }
 
+    #[allow(clippy::indexing_slicing)] // the grammar gives every path at least one segment
     fn membership(
         &mut self,
         term: &Term,
@@ -1624,6 +1631,7 @@ impl Cx<'_> {
         Some(Cond::StartsWith { value, set })
     }
 
+    #[allow(clippy::indexing_slicing)] // the grammar gives every path at least one segment
     fn set(&mut self, set: &SetRef, elem: &Ty, _span: Span) -> Option<Arc<ListSet>> {
         match set {
             SetRef::Named(p) => {

@@ -195,6 +195,7 @@ type ChunkResult = (Vec<(Verdict, Verdict)>, Vec<Change>, Vec<Problem>);
 ///
 /// Records are parsed on the worker threads too; records that cannot be read are
 /// returned instead of a report, in input order.
+#[allow(clippy::expect_used)] // a panicking worker is a bug, and its panic is passed on
 pub fn diff(
     base: &RuleSet,
     head: &RuleSet,

@@ -315,6 +315,7 @@ impl<'a> Env<'a> {
     }
 
     /// The concrete path of `fp` up to `n` steps, e.g. `items[1].hs_code`.
+    #[allow(clippy::indexing_slicing)] // the start is clamped to the length
     fn render(&self, fp: &FactPath, n: usize) -> String {
         let mut s = self.render_base(&fp.root);
         let skip = usize::from(matches!(fp.root, Root::Var(_)));
@@ -581,6 +582,7 @@ fn micro_to_pct(m: i64) -> f64 {
     p
 }
 
+#[allow(clippy::indexing_slicing)] // the slots are resized to hold `slot` just above
 fn bind<'a>(env: &mut Env<'a>, slot: usize, collection: &'a FactPath, list: List<'a>, i: usize) {
     if let Some(val) = list.get(i) {
         if env.slots.len() <= slot {
@@ -749,6 +751,7 @@ fn leaf<'a>(
 /// Evaluates `c` (negated when `neg`), pushing negation down to the tests so that the
 /// evidence of a negated test reads as what held.
 #[allow(clippy::too_many_lines)]
+#[allow(clippy::indexing_slicing)] // `junction` calls with indices below the length it is given
 fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tri {
     match c {
         Cond::Const(b) => Tri::from(*b != neg),
@@ -1081,6 +1084,7 @@ fn message<'a>(rule: &'a Rule, env: &mut Env<'a>, witness: &[(usize, Bound<'a>)]
 /// Evaluates every rule of `rules` against `shipment`.
 #[must_use]
 #[allow(clippy::too_many_lines)]
+#[allow(clippy::indexing_slicing)] // regime and exception indices are made by the checker over the same rule set
 pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome {
     let as_of = effective_as_of(shipment, *opts);
     let mut env = Env {

@@ -670,6 +670,7 @@ impl Shipment {
         &self.digest
     }
 
+    #[allow(clippy::expect_used)] // extra facts were checked to have a canonical JSON form when the shipment was read
     fn compute_digest(&self) -> String {
         // serde_json's default map is ordered by key, which makes the form canonical.
         // Extra facts were checked to have a canonical form when the shipment was read.

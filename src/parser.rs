@@ -1,4 +1,7 @@
 //! Parsing: rule source text → typed AST. The only module that sees pest's pairs.
+// pest guarantees the shape of every pair the grammar defines; each `expect` below names
+// the grammar rule it relies on, so one failing is a bug in the grammar or this module.
+#![allow(clippy::expect_used)]
 
 use pest::Parser as _;
 use pest::iterators::Pair;
@@ -275,6 +278,7 @@ const FIELD_WORDS: &[&str] = &[
     "fact",
 ];
 
+#[allow(clippy::indexing_slicing)] // the list of expected words is non-empty in the branches that index it
 fn syntax_error(file: &SourceFile, e: &pest::error::Error<Rule>) -> Problem {
     let pos = match e.location {
         pest::error::InputLocation::Pos(p) => p,
@@ -862,7 +866,8 @@ impl Cx<'_> {
                 if operands.len() == 1 {
                     return operands.pop().expect("checked: one operand");
                 }
-                let span = operands[0]
+                let first = operands.first().expect("checked: two or more");
+                let span = first
                     .span()
                     .to(operands.last().expect("checked: two or more").span());
                 if is_or {
@@ -874,8 +879,10 @@ impl Cx<'_> {
             Rule::unary => {
                 let span = self.span(&p);
                 let parts: Vec<_> = p.into_inner().collect();
-                let (nots, rest) = parts.split_at(parts.len() - 1);
-                let inner = self.expr(rest[0].clone());
+                let (last, nots) = parts
+                    .split_last()
+                    .expect("grammar: unary ends with a primary");
+                let inner = self.expr(last.clone());
                 // `not not x` is `x`: only the parity of a run of `not`s matters, so a
                 // long run never builds a deep tree.
                 if nots.len() % 2 == 1 {

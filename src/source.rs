@@ -83,6 +83,7 @@ pub struct SourceMap {
 
 impl SourceMap {
     /// Adds a file and returns its id.
+    #[allow(clippy::expect_used)] // four billion rule files do not fit in memory anyway
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).expect("fewer than 4 billion rule files"));
         self.files.push(SourceFile {
@@ -94,6 +95,7 @@ impl SourceMap {
 
     /// The file behind an id.
     #[must_use]
+    #[allow(clippy::indexing_slicing)] // file ids are only made by this map, for files it holds
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
@@ -182,6 +184,7 @@ impl ReadError {
 }
 
 /// Reads a whole text file, refusing files over `limit` bytes and invalid UTF-8.
+#[allow(clippy::indexing_slicing)] // `valid_up_to` is within the bytes it was computed on
 pub fn read_text(path: &std::path::Path, limit: usize) -> Result<String, ReadError> {
     let io = |e: std::io::Error| {
         ReadError::Io(match e.kind() {

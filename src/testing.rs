@@ -499,6 +499,7 @@ fn list(xs: &[&str]) -> String {
 
 /// Runs cases on all cores; results come back in the order of `cases`.
 #[must_use]
+#[allow(clippy::expect_used)] // a panicking case is a bug, and its panic is passed on
 pub fn run_all(rules: &RuleSet, cases: &[Case], jobs: usize) -> Vec<CaseResult> {
     let jobs = jobs.max(1).min(cases.len().max(1));
     let chunk = cases.len().div_ceil(jobs).max(1);
@@ -546,6 +547,7 @@ pub struct Coverage {
 /// Counts, for each rule and exception, the cases that fired it and those that saw it
 /// not fire.
 #[must_use]
+#[allow(clippy::indexing_slicing)] // indices come from maps built over the same vectors
 pub fn coverage(rules: &RuleSet, results: &[CaseResult]) -> Coverage {
     use crate::verdict::ExceptionOutcome;
     let loc = |span| rules.sources.location(span).to_string();
@@ -775,6 +777,7 @@ impl<'a> From<&'a CaseResult> for CaseReport<'a> {
 /// Rewrites the `expect` of the given cases in their files to what they now get; each
 /// rewritten expectation is one flow-style line, so the diff of the case file is what
 /// a reviewer reads.
+#[allow(clippy::indexing_slicing)] // line indices are kept below `next`, itself at most the number of lines
 pub fn update(results: &[CaseResult]) -> Result<usize, Problem> {
     let mut by_file: BTreeMap<&Path, Vec<&CaseResult>> = BTreeMap::new();
     for r in results.iter().filter(|r| !r.passed()) {

@@ -25,6 +25,7 @@ pub enum Verdict {
 impl Verdict {
     /// The keyword used in rule files and JSON output.
     #[must_use]
+    #[allow(clippy::expect_used)] // country codes are validated ASCII letters
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Clear => "clear",
@@ -80,6 +81,7 @@ pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
     /// Parses an upper-case ISO 3166-1 alpha-2 code; anything else is an error message.
+    #[allow(clippy::indexing_slicing)] // the length is checked to be 2 first
     pub fn parse(s: &str) -> Result<Self, String> {
         let b = s.as_bytes();
         if b.len() != 2 || !b.iter().all(u8::is_ascii_alphabetic) {
@@ -103,6 +105,7 @@ impl CountryCode {
 
     /// The two letters.
     #[must_use]
+    #[allow(clippy::expect_used)] // country codes are validated ASCII letters
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("country codes are validated ASCII")
     }
@@ -246,6 +249,7 @@ pub struct Eccn(Box<str>);
 
 impl Eccn {
     /// Parses an ECCN: digit, category letter A-E, three digits, optional paragraph; or EAR99.
+    #[allow(clippy::indexing_slicing)] // the length is checked to be at least 5 first
     pub fn parse(s: &str) -> Result<Self, String> {
         if s == "EAR99" {
             return Ok(Eccn(s.into()));
@@ -269,6 +273,7 @@ impl Eccn {
 
     /// The code as written.
     #[must_use]
+    #[allow(clippy::expect_used)] // country codes are validated ASCII letters
     pub fn as_str(&self) -> &str {
         &self.0
     }
