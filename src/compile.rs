@@ -379,8 +379,11 @@ pub struct SetIndex {
     pub exact: HashMap<Box<str>, usize>,
     /// HS digits → entry; looked up by every prefix of a code.
     pub hs: HashMap<Box<str>, usize>,
-    /// Normalised entity names and aliases → entry.
+    /// Normalised entity names and aliases → a name match: the index of the entry whose
+    /// own name it is, or `entries.len() + k` for `aliases[k]` (see [`ListSet::find_name`]).
     pub names: HashMap<Box<str>, usize>,
+    /// Aliases of entity entries, as written: the entry each belongs to, and the alias.
+    pub aliases: Vec<(usize, Box<str>)>,
 }
 
 impl ListSet {
@@ -399,10 +402,25 @@ impl ListSet {
         self.index.exact.get(key).copied()
     }
 
-    /// The entity whose name or alias matches, after normalisation.
+    /// The entity whose name or alias matches, after normalisation. The number is a name
+    /// match for [`ListSet::describe_entry`]: an entry index when the entry's own name
+    /// matched, `entries.len() + k` when its alias `index.aliases[k]` did; use
+    /// [`ListSet::entry_of`] for the entry itself.
     #[must_use]
     pub fn find_name(&self, name: &str) -> Option<usize> {
         self.index.names.get(normalize_name(name).as_str()).copied()
+    }
+
+    /// The alias a name match went through, if any: (entry index, alias as written).
+    fn alias_of(&self, m: usize) -> Option<(usize, &str)> {
+        let k = m.checked_sub(self.entries.len())?;
+        self.index.aliases.get(k).map(|(e, a)| (*e, &**a))
+    }
+
+    /// The entry a name match (or an entry index) stands for.
+    #[must_use]
+    pub fn entry_of(&self, m: usize) -> usize {
+        self.alias_of(m).map_or(m, |(e, _)| e)
     }
 
     /// "list `chpl` (Common High Priority List, as of 2024-02-23)" provenance text.
@@ -416,13 +434,20 @@ impl ListSet {
         }
     }
 
-    /// Evidence text for a matched entry: "8542.31, tier 1; EU CHPL; list as of 2024-02-23".
+    /// Evidence text for a matched entry: "entry 8542.31, tier 1; EU CHPL; list as of
+    /// 2024-02-23". For a name match through an alias (see [`ListSet::find_name`]) it
+    /// names both: "alias JSC POSITIVE TECHNOLOGIES of entry AKTSIONERNOE OBSHCHESTVO POZITIV
+    /// TEKNOLODZHIZ, `ent_num` 31455; ...".
     #[must_use]
     pub fn describe_entry(&self, i: usize) -> String {
-        let Some(e) = self.entries.get(i) else {
+        let alias = self.alias_of(i);
+        let Some(e) = self.entries.get(self.entry_of(i)) else {
             return String::new();
         };
-        let mut s = format!("entry {}", e.key);
+        let mut s = match alias {
+            Some((_, a)) => format!("alias {a} of entry {}", e.key),
+            None => format!("entry {}", e.key),
+        };
         for (k, v) in &e.attrs {
             s.push_str(&format!(", {k} {v}"));
         }
@@ -435,16 +460,190 @@ impl ListSet {
     }
 }
 
+/// Legal-form words that say what kind of company a name belongs to, not which one:
+/// they are left out when names are matched. Upper case, as [`name_words`] gives them;
+/// dotted abbreviations arrive joined (`S.A.` is `SA`, `S.p.A.` is `SPA`).
+#[rustfmt::skip]
+const LEGAL_FORMS: &[&str] = &[
+    // English-speaking and international
+    "LLC", "LLP", "LP", "LTD", "LIMITED", "INC", "INCORPORATED", "CORP", "CORPORATION", "CO",
+    "COMPANY", "PLC", "PTE", "PTY", "PVT", "BHD", "JSC", "OJSC", "CJSC", "PJSC",
+    // Russia, Belarus, Central Asia (transliterated and Cyrillic)
+    "OOO", "AO", "OAO", "ZAO", "PAO", "NAO", "TOO", "ODO", "CHUP", "ООО", "АО", "ОАО", "ЗАО",
+    "ПАО", "ТОО",
+    // Europe
+    "GMBH", "AG", "KG", "SE", "SA", "SAS", "SARL", "SRL", "SPA", "SL", "NV", "BV", "AB", "AS",
+    "AŞ", "ASA", "OY", "OYJ", "SRO", "DOO", "KFT", "SPZOO", "UAB", "SIA",
+    // Gulf free zones, Asia
+    "FZE", "FZCO", "FZC", "FZ", "FZLLC", "DMCC", "KK",
+];
+
+/// Legal forms written out in several words, matched as a sequence before single words.
+const LEGAL_FORM_PHRASES: &[&[&str]] = &[
+    &["OBSHCHESTVO", "S", "OGRANICHENNOI", "OTVETSTVENNOSTYU"],
+    &["OBSHCHESTVO", "S", "OGRANICHENNOY", "OTVETSTVENNOSTYU"],
+    &["TOVARISHCHESTVO", "S", "OGRANICHENNOI", "OTVETSTVENNOSTYU"],
+    &["TOVARISHCHESTVO", "S", "OGRANICHENNOY", "OTVETSTVENNOSTYU"],
+    &["PUBLICHNOE", "AKTSIONERNOE", "OBSHCHESTVO"],
+    &["OTKRYTOE", "AKTSIONERNOE", "OBSHCHESTVO"],
+    &["ZAKRYTOE", "AKTSIONERNOE", "OBSHCHESTVO"],
+    &["AKTSIONERNOE", "OBSHCHESTVO"],
+    &["AKTSIONERNOE", "OBSCHESTVO"],
+    &["PUBLIC", "JOINT", "STOCK", "COMPANY"],
+    &["OPEN", "JOINT", "STOCK", "COMPANY"],
+    &["CLOSED", "JOINT", "STOCK", "COMPANY"],
+    &["PRIVATE", "JOINT", "STOCK", "COMPANY"],
+    &["JOINT", "STOCK", "COMPANY"],
+    &["LIMITED", "LIABILITY", "COMPANY"],
+    &["LIMITED", "LIABILITY", "PARTNERSHIP"],
+    &["PUBLIC", "LIMITED", "COMPANY"],
+    &["FREE", "ZONE", "ESTABLISHMENT"],
+    &["FREE", "ZONE", "COMPANY"],
+];
+
+/// The words of a name, upper case. Any character other than a letter or digit separates
+/// words, except that a dotted abbreviation of short parts is one word (`S.A.`, `K.K.`).
+fn name_words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in name.split(|c: char| !(c.is_alphanumeric() || c == '.')) {
+        let parts: Vec<&str> = raw.split('.').filter(|p| !p.is_empty()).collect();
+        if parts.len() > 1 && parts.iter().all(|p| p.chars().count() <= 2) {
+            out.push(parts.concat().to_uppercase());
+        } else {
+            out.extend(parts.iter().map(|p| p.to_uppercase()));
+        }
+    }
+    out
+}
+
 /// Normalises a person or company name for matching: upper case, punctuation dropped,
-/// words sorted, so that `LIFSHITS, Artem` and `Artem Lifshits` are the same name.
+/// legal-form words left out, words sorted, so that `LIFSHITS, Artem` and `Artem
+/// Lifshits` are the same name, and so are `OOO Neobit`, `NEOBIT, LLC` and `OBSHCHESTVO S
+/// OGRANICHENNOI OTVETSTVENNOSTYU NEOBIT`. A name made only of legal-form words keeps them.
 #[must_use]
 pub fn normalize_name(name: &str) -> String {
-    let upper: String = name
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-        .flat_map(char::to_uppercase)
-        .collect();
-    let mut words: Vec<&str> = upper.split_whitespace().collect();
-    words.sort_unstable();
-    words.join(" ")
+    let words = name_words(name);
+    let mut kept: Vec<&str> = Vec::with_capacity(words.len());
+    let mut rest: &[String] = &words;
+    while let Some((first, tail)) = rest.split_first() {
+        if let Some(p) = LEGAL_FORM_PHRASES
+            .iter()
+            .find(|p| rest.len() >= p.len() && p.iter().zip(rest).all(|(a, b)| *a == b))
+        {
+            rest = rest.get(p.len()..).unwrap_or_default();
+        } else {
+            if !LEGAL_FORMS.contains(&first.as_str()) {
+                kept.push(first);
+            }
+            rest = tail;
+        }
+    }
+    if kept.is_empty() {
+        kept = words.iter().map(String::as_str).collect();
+    }
+    kept.sort_unstable();
+    kept.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_name;
+
+    fn same(a: &str, b: &str) {
+        assert_eq!(normalize_name(a), normalize_name(b), "`{a}` and `{b}`");
+    }
+
+    fn differ(a: &str, b: &str) {
+        assert_ne!(normalize_name(a), normalize_name(b), "`{a}` and `{b}`");
+    }
+
+    #[test]
+    fn case_punctuation_and_word_order_do_not_matter() {
+        same(
+            "LIFSHITS, Artem Mikhaylovich",
+            "Artem Mikhaylovich Lifshits",
+        );
+        same("BEL-KAP-STEEL", "bel kap steel");
+        assert_eq!(normalize_name("Artem  LIFSHITS"), "ARTEM LIFSHITS");
+    }
+
+    #[test]
+    fn legal_form_words_are_ignored() {
+        for form in [
+            "LLC",
+            "OOO",
+            "GmbH",
+            "AO",
+            "OAO",
+            "ZAO",
+            "PAO",
+            "JSC",
+            "LTD",
+            "Limited",
+            "Inc.",
+            "Corp.",
+            "SA",
+            "S.A.",
+            "AG",
+            "FZE",
+            "FZCO",
+            "TOO",
+            "PLC",
+            "S.p.A.",
+            "A.S.",
+            "K.K.",
+            "Co., Ltd.",
+            "FZ-LLC",
+            "PJSC",
+            "ООО",
+        ] {
+            same(
+                &format!("Gulf Precision Trading {form}"),
+                "Gulf Precision Trading",
+            );
+            same(
+                &format!("{form} Gulf Precision Trading"),
+                "GULF PRECISION TRADING",
+            );
+        }
+    }
+
+    #[test]
+    fn legal_forms_written_out_are_ignored() {
+        same(
+            "OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTYU NEOBIT",
+            "NEOBIT, OOO",
+        );
+        same("AKTSIONERNOE OBSHCHESTVO PASIT", "PASIT, AO");
+        same(
+            "JSC POSITIVE TECHNOLOGIES",
+            "Positive Technologies Joint-Stock Company",
+        );
+        same(
+            "Limited Liability Company Southern Project",
+            "Southern Project LLC",
+        );
+        same("OTKRYTOE AKTSIONERNOE OBSHCHESTVO X", "X OAO");
+    }
+
+    #[test]
+    fn different_names_stay_different() {
+        differ("Gulf Precision Trading FZE", "Gulf Precision FZE");
+        differ("KHOROSHEV, Dmitry Yuryevich", "KHOROSHEV, Dmitry");
+        // A form word is ignored only as a whole word, never inside another word.
+        differ("Agora Trading", "Ora Trading");
+        differ("Coastal Ltd", "Astal Ltd");
+        // Initials are not a dotted legal form: `J.Smith` is `J SMITH`.
+        assert_eq!(normalize_name("J.Smith"), "J SMITH");
+    }
+
+    #[test]
+    fn a_name_of_legal_form_words_only_keeps_them() {
+        assert_eq!(
+            normalize_name("Limited Liability Company"),
+            "COMPANY LIABILITY LIMITED"
+        );
+        assert_eq!(normalize_name("A.O."), "AO");
+        assert!(!normalize_name("LLC").is_empty());
+    }
 }

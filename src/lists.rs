@@ -231,7 +231,10 @@ fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
                     .help("the columns are ent_num, SDN_Name, SDN_Type, Program, Title, Call_Sign, Vess_type, Tonnage, GRT, Vess_flag, Vess_owner, Remarks"),
             ]);
         }
-        let (Some(id), Some(name)) = (ofac_field(&rec[0]), ofac_field(&rec[1])) else {
+        let (Some(id), Some(name)) = (
+            rec.get(0).and_then(ofac_field),
+            rec.get(1).and_then(ofac_field),
+        ) else {
             return Err(vec![
                 Problem::in_file(
                     Code::DataFile,
@@ -257,10 +260,10 @@ fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
             ]);
         }
         let mut attrs = vec![("ent_num".to_string(), id.to_string())];
-        if let Some(t) = ofac_field(&rec[2]) {
+        if let Some(t) = rec.get(2).and_then(ofac_field) {
             attrs.push(("type".into(), t.to_string()));
         }
-        if let Some(p) = ofac_field(&rec[3]) {
+        if let Some(p) = rec.get(3).and_then(ofac_field) {
             attrs.push((
                 "programs".into(),
                 p.split("] [").collect::<Vec<_>>().join(", "),
@@ -487,12 +490,98 @@ pub fn build_index(
     index
 }
 
-/// Adds aliases to an entity set's name index.
+/// Adds aliases (entry index, alias) to an entity set's name index. The alias text is
+/// kept, so that a match through it is cited as "alias X of entry Y"; an alias that reads
+/// the same as a name already indexed adds nothing.
 pub fn add_aliases(set: &mut ListSet, aliases: &[(usize, String)]) {
+    let base = set.entries.len();
     for (entry, alias) in aliases {
-        set.index
-            .names
-            .entry(normalize_name(alias).into())
-            .or_insert(*entry);
+        if let std::collections::hash_map::Entry::Vacant(v) =
+            set.index.names.entry(normalize_name(alias).into())
+        {
+            v.insert(base + set.index.aliases.len());
+            set.index.aliases.push((*entry, alias.as_str().into()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sdn_sample() -> ListSet {
+        let entries = vec![
+            Entry {
+                key: "AKTSIONERNOE OBSHCHESTVO POZITIV TEKNOLODZHIZ".into(),
+                attrs: vec![("ent_num".into(), "31455".into())],
+                origin: None,
+            },
+            Entry {
+                key: "KHOROSHEV, Dmitry Yuryevich".into(),
+                attrs: vec![("ent_num".into(), "48603".into())],
+                origin: None,
+            },
+        ];
+        let canonical: Vec<String> = entries.iter().map(|e| e.key.clone()).collect();
+        let ids = vec![Some("31455".to_string()), Some("48603".to_string())];
+        let mut set = ListSet {
+            name: "sdn".into(),
+            kind: ListKind::Entity,
+            title: None,
+            source: Some("OFAC SDN List".into()),
+            as_of: None,
+            index: build_index(ListKind::Entity, &entries, &canonical, &ids),
+            entries,
+            span: crate::source::Span::default(),
+            inline: false,
+        };
+        add_aliases(
+            &mut set,
+            &[
+                (0, "JSC POSITIVE TECHNOLOGIES".into()),
+                // reads the same as the entry's own name once the legal form is left out
+                (0, "POZITIV TEKNOLODZHIZ, AO".into()),
+                (1, "KHOROSHEV, Dmitriy Yurevich".into()),
+                (1, "Dmitry Yuryevich KHOROSHEV".into()),
+            ],
+        );
+        set
+    }
+
+    #[test]
+    fn a_match_through_an_alias_names_the_alias_and_the_entry() {
+        let set = sdn_sample();
+        let m = set
+            .find_name("Positive Technologies AO")
+            .expect("matches through the alias");
+        assert_eq!(set.entry_of(m), 0);
+        assert_eq!(
+            set.describe_entry(m),
+            "alias JSC POSITIVE TECHNOLOGIES of entry AKTSIONERNOE OBSHCHESTVO POZITIV \
+             TEKNOLODZHIZ, ent_num 31455; OFAC SDN List"
+        );
+        let m = set.find_name("Dmitriy Yurevich Khoroshev").expect("alias");
+        assert_eq!(set.entry_of(m), 1);
+        assert!(
+            set.describe_entry(m).starts_with(
+                "alias KHOROSHEV, Dmitriy Yurevich of entry KHOROSHEV, Dmitry Yuryevich"
+            )
+        );
+    }
+
+    #[test]
+    fn a_match_on_the_entry_name_names_only_the_entry() {
+        let set = sdn_sample();
+        let m = set
+            .find_name("dmitry yuryevich khoroshev")
+            .expect("own name");
+        assert_eq!(m, 1);
+        assert_eq!(
+            set.describe_entry(m),
+            "entry KHOROSHEV, Dmitry Yuryevich, ent_num 48603; OFAC SDN List"
+        );
+        assert_eq!(set.index.aliases.len(), 2);
+        assert_eq!(set.find_exact("31455"), Some(0));
+        assert_eq!(set.find_name("OOO Pozitiv Teknolodzhiz"), Some(0));
     }
 }

@@ -1,6 +1,6 @@
 //! Batch mode: JSON Lines in, one JSON line out per record, in input order, an error
 //! record for a bad one, the same bytes whatever the number of jobs.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a failed unwrap is a failed test
 
 use assert_cmd::Command;
 

@@ -1,5 +1,5 @@
 //! The regression cases of the bundled rules (`tests/cases/`) run in `cargo test` too.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a failed unwrap is a failed test
 
 use std::path::PathBuf;
 

@@ -1,6 +1,6 @@
 //! The command line over the real binary: verdicts and exit codes of every example,
 //! golden explanations, JSON keys, and the fail-closed story case.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 

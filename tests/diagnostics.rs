@@ -8,6 +8,7 @@
 //! `INSTA_UPDATE=always cargo test --test diagnostics`). Diagnostics that were once
 //! wrong are pinned by regression tests at the end of the file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a failed unwrap is a failed test
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

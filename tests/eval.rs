@@ -5,7 +5,7 @@
 //! Each test writes a small rule set into a temporary directory, loads it through the
 //! public loader, builds a shipment from YAML and checks the verdict together with the
 //! evidence and the missing facts.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a failed unwrap is a failed test
 
 use rulecheck::compile::RuleSet;
 use rulecheck::eval::{Options, evaluate};

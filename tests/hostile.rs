@@ -1,6 +1,6 @@
 //! Hostile rule source: invisible and confusable characters are warned about, durations
 //! that would leave the calendar are refused, and the bundled rules are clean of both.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a failed unwrap is a failed test
 
 use rulecheck::diagnostics::{Code, Problem};
 use rulecheck::load::{Origin, load};

@@ -2,7 +2,7 @@
 //! evaluation is deterministic, removing facts never makes a shipment clear, adding an
 //! exception never makes a verdict more severe and adding a rule never less severe, and
 //! the facts digest depends on the facts only.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a failed unwrap is a failed test
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -303,6 +303,22 @@ fn with_extra_rules() -> &'static [RuleSet] {
     SETS.get_or_init(|| EXTRA_RULES.iter().map(|x| bundled_plus(x)).collect())
 }
 
+/// Reverses the order of keys in every mapping.
+fn reverse(v: &mut serde_yaml::Value) {
+    match v {
+        serde_yaml::Value::Mapping(m) => {
+            let mut entries: Vec<_> = std::mem::take(m).into_iter().collect();
+            entries.reverse();
+            for (k, mut x) in entries {
+                reverse(&mut x);
+                m.insert(k, x);
+            }
+        }
+        serde_yaml::Value::Sequence(xs) => xs.iter_mut().for_each(reverse),
+        _ => {}
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
 
@@ -334,20 +350,6 @@ proptest! {
         let a = shipment(&text);
         // The same facts, keys in reverse order, as JSON on one line.
         let mut v: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-        fn reverse(v: &mut serde_yaml::Value) {
-            match v {
-                serde_yaml::Value::Mapping(m) => {
-                    let mut entries: Vec<_> = std::mem::take(m).into_iter().collect();
-                    entries.reverse();
-                    for (k, mut x) in entries {
-                        reverse(&mut x);
-                        m.insert(k, x);
-                    }
-                }
-                serde_yaml::Value::Sequence(xs) => xs.iter_mut().for_each(reverse),
-                _ => {}
-            }
-        }
         reverse(&mut v);
         let json = serde_json::to_string(&v).unwrap();
         let b = Shipment::from_json_line(&json, "gen.jsonl", 1).unwrap();
