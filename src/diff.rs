@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::compile::RuleSet;
 use crate::corpus::Raw;
 use crate::diagnostics::Problem;
-use crate::eval::{Options, evaluate};
+use crate::eval::{Options, evaluate, evaluate_verdicts};
 use crate::types::Verdict;
 use crate::verdict::{Finding, Outcome};
 
@@ -222,7 +222,10 @@ pub fn diff(
                             }
                         };
                         let (origin, sh) = (&raw.origin(), &sh);
-                        let (b, h) = (evaluate(base, sh, &opts), evaluate(head, sh, &opts));
+                        let (b, h) = (
+                            evaluate_verdicts(base, sh, &opts),
+                            evaluate_verdicts(head, sh, &opts),
+                        );
                         moves.push((b.verdict, h.verdict));
                         if compare(origin, &b, &h).is_some() {
                             // Changes are few: evaluate those again to say why a rule fell away.

@@ -1083,9 +1083,21 @@ fn message<'a>(rule: &'a Rule, env: &mut Env<'a>, witness: &[(usize, Bound<'a>)]
 
 /// Evaluates every rule of `rules` against `shipment`.
 #[must_use]
+pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome {
+    evaluate_with(rules, shipment, opts, true)
+}
+
+/// Verdicts, findings and exceptions only: no evidence, messages or missing facts.
+/// For comparing many shipments, where only what changed is explained.
+#[must_use]
+pub fn evaluate_verdicts(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome {
+    evaluate_with(rules, shipment, opts, false)
+}
+
+/// The evaluation loop; `full` adds evidence, messages and missing facts.
 #[allow(clippy::too_many_lines)]
 #[allow(clippy::indexing_slicing)] // regime and exception indices are made by the checker over the same rule set
-pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome {
+fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: &Options, full: bool) -> Outcome {
     let as_of = effective_as_of(shipment, *opts);
     let mut env = Env {
         shipment,
@@ -1158,14 +1170,23 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
             }
             continue;
         }
-        let traced = run(&rule.when, &mut env, true);
+        let traced = if full {
+            run(&rule.when, &mut env, true)
+        } else {
+            Traced {
+                result: combined,
+                trace: Trace::default(),
+            }
+        };
         let mut because = traced.trace.evidence;
         let mut rule_missing = if combined == Tri::Unknown {
             traced.trace.missing
         } else {
             Vec::new()
         };
-        if scope == Tri::Unknown
+        if !full {
+            // Verdicts only: no evidence of the scope either.
+        } else if scope == Tri::Unknown
             && let Some(sc) = &regime.scope
         {
             let st = run(sc, &mut env, true);
@@ -1189,7 +1210,9 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
             Verdict::Review
         };
         // An undecided rule has no element to name: say what it would decide, and why not.
-        let msg = if combined == Tri::True {
+        let msg = if !full {
+            String::new()
+        } else if combined == Tri::True {
             message(rule, &mut env, &traced.trace.witness)
         } else {
             format!("undecided: {}", rule.title.as_deref().unwrap_or(&rule.id))
@@ -1204,7 +1227,7 @@ pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome
             if !x.effective.contains(as_of) {
                 continue;
             }
-            let t = run(&x.when, &mut env, true);
+            let t = run(&x.when, &mut env, full);
             let leaves_text = match x.leaves {
                 Leaves::Nothing => "nothing".to_string(),
                 Leaves::Verdict(v) => v.to_string(),
