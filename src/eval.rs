@@ -1084,21 +1084,21 @@ fn message<'a>(rule: &'a Rule, env: &mut Env<'a>, witness: &[(usize, Bound<'a>)]
 /// Evaluates every rule of `rules` against `shipment`.
 #[must_use]
 pub fn evaluate(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome {
-    evaluate_with(rules, shipment, opts, true)
+    evaluate_with(rules, shipment, *opts, true)
 }
 
 /// Verdicts, findings and exceptions only: no evidence, messages or missing facts.
 /// For comparing many shipments, where only what changed is explained.
 #[must_use]
 pub fn evaluate_verdicts(rules: &RuleSet, shipment: &Shipment, opts: &Options) -> Outcome {
-    evaluate_with(rules, shipment, opts, false)
+    evaluate_with(rules, shipment, *opts, false)
 }
 
 /// The evaluation loop; `full` adds evidence, messages and missing facts.
 #[allow(clippy::too_many_lines)]
 #[allow(clippy::indexing_slicing)] // regime and exception indices are made by the checker over the same rule set
-fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: &Options, full: bool) -> Outcome {
-    let as_of = effective_as_of(shipment, *opts);
+fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool) -> Outcome {
+    let as_of = effective_as_of(shipment, opts);
     let mut env = Env {
         shipment,
         as_of,
