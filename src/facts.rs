@@ -672,12 +672,14 @@ impl Shipment {
 
     #[allow(clippy::expect_used)] // extra facts were checked to have a canonical JSON form when the shipment was read
     fn compute_digest(&self) -> String {
-        // serde_json's default map is ordered by key, which makes the form canonical.
-        // Extra facts were checked to have a canonical form when the shipment was read.
-        let canonical = serde_json::to_value(self)
-            .and_then(|v| serde_json::to_string(&v))
+        // The canonical form is the typed shipment as compact JSON: fields in schema
+        // order, codes normalised, extra facts in key order (they are kept sorted), so
+        // the same facts give the same bytes however they were written. It is streamed
+        // into the hash, never built as a string.
+        let mut hasher = Sha256::new();
+        serde_json::to_writer(&mut hasher, self)
             .expect("a checked shipment has a canonical JSON form");
-        format!("sha256:{:x}", Sha256::digest(canonical.as_bytes()))
+        format!("sha256:{:x}", hasher.finalize())
     }
 }
 

@@ -75,6 +75,24 @@ MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
 SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG \
 UM US UY UZ VA VC VE VG VI VN VU WF WS XK YE YT ZA ZM ZW";
 
+/// `ASSIGNED[26 * first + second]` says whether a two-letter code is assigned: built
+/// once, at compile time, from the list above, so a lookup is one array access.
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: out of bounds would not compile
+const ASSIGNED: [bool; 676] = {
+    let b = ISO_3166_ALPHA2.as_bytes();
+    let mut table = [false; 676];
+    let mut i = 0;
+    while i + 1 < b.len() {
+        if b[i].is_ascii_uppercase() && b[i + 1].is_ascii_uppercase() {
+            table[(b[i] - b'A') as usize * 26 + (b[i + 1] - b'A') as usize] = true;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    table
+};
+
 /// An ISO 3166-1 alpha-2 country code, upper case.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountryCode([u8; 2]);
@@ -95,7 +113,7 @@ impl CountryCode {
                 s.to_ascii_uppercase()
             ));
         }
-        if !ISO_3166_ALPHA2.split(' ').any(|c| c == s) {
+        if !ASSIGNED[usize::from(b[0] - b'A') * 26 + usize::from(b[1] - b'A')] {
             return Err(format!(
                 "`{s}` is not an assigned ISO 3166-1 alpha-2 country code"
             ));
