@@ -1,8 +1,9 @@
 //! The compiled rule set: names resolved, fact paths turned into field steps, lists
 //! turned into indexed sets. Evaluation runs on this form only.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 use crate::ast::{CompareOp, Leaves, Quantifier, TimeUnit};
 use crate::schema::{Field, Ty};
@@ -501,6 +502,21 @@ const LEGAL_FORM_PHRASES: &[&[&str]] = &[
     &["FREE", "ZONE", "COMPANY"],
 ];
 
+/// The legal forms, and the first words of the phrases, as sets built once: names are
+/// normalised for every list entry and alias at load and for every party screened.
+fn legal_form_index() -> &'static (HashSet<&'static str>, HashSet<&'static str>) {
+    static INDEX: OnceLock<(HashSet<&'static str>, HashSet<&'static str>)> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        (
+            LEGAL_FORMS.iter().copied().collect(),
+            LEGAL_FORM_PHRASES
+                .iter()
+                .filter_map(|p| p.first().copied())
+                .collect(),
+        )
+    })
+}
+
 /// The words of a name, upper case. Any character other than a letter or digit separates
 /// words, except that a dotted abbreviation of short parts is one word (`S.A.`, `K.K.`).
 fn name_words(name: &str) -> Vec<String> {
@@ -525,14 +541,18 @@ pub fn normalize_name(name: &str) -> String {
     let words = name_words(name);
     let mut kept: Vec<&str> = Vec::with_capacity(words.len());
     let mut rest: &[String] = &words;
+    let (forms, phrase_starts) = legal_form_index();
     while let Some((first, tail)) = rest.split_first() {
-        if let Some(p) = LEGAL_FORM_PHRASES
-            .iter()
-            .find(|p| rest.len() >= p.len() && p.iter().zip(rest).all(|(a, b)| *a == b))
-        {
+        // Most words start no phrase: look the phrases up only for those that do.
+        let phrase = phrase_starts.contains(first.as_str()).then(|| {
+            LEGAL_FORM_PHRASES
+                .iter()
+                .find(|p| rest.len() >= p.len() && p.iter().zip(rest).all(|(a, b)| *a == b))
+        });
+        if let Some(Some(p)) = phrase {
             rest = rest.get(p.len()..).unwrap_or_default();
         } else {
-            if !LEGAL_FORMS.contains(&first.as_str()) {
+            if !forms.contains(first.as_str()) {
                 kept.push(first);
             }
             rest = tail;
