@@ -12,41 +12,7 @@ pub const MAX_CORPUS_BYTES: usize = 1 << 30;
 
 /// Lists the files of a corpus: YAML shipments and JSON Lines, directories walked.
 pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Problem> {
-    fn walk(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        if p.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)?
-                .map(|e| e.map(|e| e.path()))
-                .collect::<Result<_, _>>()?;
-            entries.sort();
-            for e in entries {
-                walk(&e, out)?;
-            }
-        } else if p
-            .extension()
-            .is_some_and(|e| matches!(e.to_str(), Some("yaml" | "yml" | "jsonl" | "json")))
-        {
-            out.push(p.to_path_buf());
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        if !p.exists() {
-            return Err(Problem::whole(
-                Code::Io,
-                Some(&p.display().to_string()),
-                "no such shipment file or directory",
-            ));
-        }
-        if p.is_file() {
-            out.push(p.clone());
-        } else {
-            walk(p, &mut out).map_err(|e| {
-                Problem::whole(Code::Io, Some(&p.display().to_string()), e.to_string())
-            })?;
-        }
-    }
-    Ok(out)
+    crate::source::find_files(paths, &["yaml", "yml", "jsonl", "json"], "shipment file")
 }
 
 /// A record read but not yet parsed, so that parsing can run on every core.

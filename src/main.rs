@@ -250,15 +250,9 @@ fn run(cli: Cli) -> ExitCode {
             jobs,
             shipments,
         } => {
-            let rs = match load::load(&origin(rules)) {
-                Ok((rs, _)) => rs,
-                Err(ps) => {
-                    for p in &ps.0 {
-                        print_problem(p, color);
-                    }
-                    eprintln!("{ps} in the rules: no verdict");
-                    return ExitCode::from(EXIT_BAD_RULES);
-                }
+            let rs = match load_rules(&origin(rules), "no verdict", color) {
+                Ok(rs) => rs,
+                Err(code) => return code,
             };
             let opts = Options { as_of, explain };
             let jobs = jobs.unwrap_or_else(|| {
@@ -447,6 +441,21 @@ fn count_lines(path: &std::path::Path) -> std::io::Result<u64> {
     }
 }
 
+/// Loads a rule set, or prints its problems and gives the exit status for bad rules.
+fn load_rules(
+    origin: &Origin,
+    consequence: &str,
+    color: bool,
+) -> Result<rulecheck::compile::RuleSet, ExitCode> {
+    load::load(origin).map(|(rs, _)| rs).map_err(|ps| {
+        for p in &ps.0 {
+            print_problem(p, color);
+        }
+        eprintln!("{ps} in the rules: {consequence}");
+        ExitCode::from(EXIT_BAD_RULES)
+    })
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -491,15 +500,9 @@ struct TestArgs {
 
 fn test(args: &TestArgs, color: bool) -> ExitCode {
     use rulecheck::testing;
-    let rs = match load::load(&origin(args.rules.clone())) {
-        Ok((rs, _)) => rs,
-        Err(ps) => {
-            for p in &ps.0 {
-                print_problem(p, color);
-            }
-            eprintln!("{ps} in the rules: no test ran");
-            return ExitCode::from(EXIT_BAD_RULES);
-        }
+    let rs = match load_rules(&origin(args.rules.clone()), "no test ran", color) {
+        Ok(rs) => rs,
+        Err(code) => return code,
     };
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from("tests/cases")]
@@ -708,16 +711,8 @@ fn diff(args: &DiffArgs, color: bool) -> ExitCode {
             eprintln!("rulecheck: {e}");
             ExitCode::from(EXIT_USAGE)
         })?;
-        match load::load(&at.origin) {
-            Ok((rs, _)) => Ok((rs, at)),
-            Err(ps) => {
-                for p in &ps.0 {
-                    print_problem(p, color);
-                }
-                eprintln!("{ps} in the rules at `{spec}`");
-                Err(ExitCode::from(EXIT_BAD_RULES))
-            }
-        }
+        let rs = load_rules(&at.origin, &format!("`{spec}` cannot be compared"), color)?;
+        Ok((rs, at))
     };
     let head_spec = args
         .head

@@ -213,3 +213,54 @@ pub fn read_text(path: &std::path::Path, limit: usize) -> Result<String, ReadErr
         ReadError::NotUtf8 { line, column }
     })
 }
+
+/// The files named on a command line, directories walked in path order, keeping those
+/// whose extension is one of `extensions` (a file named directly is always kept).
+/// `what` names the kind of file in the error for a path that does not exist.
+pub fn find_files(
+    paths: &[std::path::PathBuf],
+    extensions: &[&str],
+    what: &str,
+) -> Result<Vec<std::path::PathBuf>, crate::diagnostics::Problem> {
+    use crate::diagnostics::{Code, Problem};
+    fn walk(
+        p: &std::path::Path,
+        extensions: &[&str],
+        out: &mut Vec<std::path::PathBuf>,
+    ) -> std::io::Result<()> {
+        if p.is_dir() {
+            let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(p)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()?;
+            entries.sort();
+            for e in entries {
+                walk(&e, extensions, out)?;
+            }
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| extensions.contains(&e))
+        {
+            out.push(p.to_path_buf());
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        let name = p.display().to_string();
+        if !p.exists() {
+            return Err(Problem::whole(
+                Code::Io,
+                Some(&name),
+                format!("no such {what} or directory"),
+            ));
+        }
+        if p.is_file() {
+            out.push(p.clone());
+        } else {
+            walk(p, extensions, &mut out)
+                .map_err(|e| Problem::whole(Code::Io, Some(&name), e.to_string()))?;
+        }
+    }
+    Ok(out)
+}

@@ -106,28 +106,7 @@ pub struct Case {
 
 /// Finds case files (`*.yaml`, `*.yml`) under the given paths, sorted.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Problem> {
-    fn walk(p: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        if p.is_dir() {
-            for e in std::fs::read_dir(p)? {
-                walk(&e?.path(), out)?;
-            }
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p.to_path_buf());
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        if !p.exists() {
-            return Err(Problem::whole(
-                Code::Io,
-                Some(&p.display().to_string()),
-                "no such case file or directory",
-            ));
-        }
-        walk(p, &mut out)
-            .map_err(|e| Problem::whole(Code::Io, Some(&p.display().to_string()), e.to_string()))?;
-    }
+    let mut out = crate::source::find_files(paths, &["yaml", "yml"], "case file")?;
     out.sort();
     out.dedup();
     Ok(out)
