@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Turn the logs of benches/peer/run.sh into the side-by-side table and the target check.
+
+  python3 table.py LOG_DIR > summary.md
+
+Reads LOG_DIR/<label>-<engine>-r<rep>.log (each the stderr of one run under
+/usr/bin/time -v) and LOG_DIR/metrics.txt (`name value` lines written by run.sh).
+Throughput is the median over repetitions; peak RSS the maximum.
+
+Every throughput here is shipments / wall time of the whole streaming loop, single
+process, including reading the input lines and writing the result lines, excluding the
+load of policy and lists:
+  * peer engines: their own `STATS` line (loop wall clock);
+  * rulecheck: its summary line (`N records/s`, timed from after the rules are loaded
+    to the last record written);
+  * Python reference: its own line (`NNN/s`);
+  * parse-only: its own line.
+"""
+import collections
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+
+d = sys.argv[1] if len(sys.argv) > 1 else "logs"
+ENGINES = ["regorus", "regorus-rvm", "cedar", "reference", "parse-only", "rulecheck-j1", "rulecheck-j2"]
+NAMES = {
+    "regorus": "regorus (tree-walker)",
+    "regorus-rvm": "regorus RVM",
+    "cedar": "cedar-policy",
+    "reference": "Python reference (json + dict lookups)",
+    "parse-only": "parse-only: JSON line → rulecheck `Shipment` (no rules, no output)",
+    "rulecheck-j1": "**rulecheck `--jobs 1`**",
+    "rulecheck-j2": "rulecheck `--jobs 2`",
+}
+
+
+def time_v(text, key):
+    m = re.search(re.escape(key) + r": (.+)$", text, re.M)
+    return m.group(1).strip() if m else None
+
+
+def wall_s(text):
+    v = time_v(text, "Elapsed (wall clock) time (h:mm:ss or m:ss)")
+    if not v:
+        return None
+    parts = [float(x) for x in v.split(":")]
+    s = 0.0
+    for p in parts:
+        s = s * 60 + p
+    return s
+
+
+def parse(engine, text):
+    r = {"rss_mib": int(time_v(text, "Maximum resident set size (kbytes)") or 0) / 1024,
+         "cpu": time_v(text, "Percent of CPU this job got"), "wall": wall_s(text)}
+    if engine in ("regorus", "regorus-rvm", "cedar"):
+        st = json.loads(re.search(r"^STATS (.*)$", text, re.M).group(1))
+        r.update(tput=st["throughput_per_s"], load_ms=st["load_ms"], median_us=st["median_us"])
+    elif engine == "reference":
+        m = re.search(r"load ([\d.]+) ms, eval (\d+) shipments in [\d.]+ s \((\d+)/s", text)
+        r.update(tput=float(m.group(3)), load_ms=float(m.group(1)))
+    elif engine == "parse-only":
+        m = re.search(r"parse-only: (\d+) records, (\d+) errors, ([\d.]+) s, (\d+) records/s", text)
+        r.update(tput=float(m.group(4)))
+    else:  # rulecheck
+        m = re.search(r": (\d+) records: .*?; (\d+) errors?; (\d+) records/s", text)
+        n, rate = int(m.group(1)), float(m.group(3))
+        r.update(tput=rate)
+        if r["wall"] is not None:
+            # wall time of the process minus the loop = process start + rule and list load
+            r["load_ms"] = max(0.0, (r["wall"] - n / rate) * 1e3)
+    return r
+
+
+runs = collections.defaultdict(list)
+for path in sorted(glob.glob(os.path.join(d, "*-r[0-9]*.log"))):
+    m = re.match(r"(c100k-sdn15k|c100k-sdn150k)-(.+)-r(\d+)\.log$", os.path.basename(path))
+    if not m or m.group(2) not in ENGINES:
+        continue
+    runs[(m.group(1), m.group(2))].append(parse(m.group(2), open(path, encoding="utf-8").read()))
+
+metrics = {}
+mpath = os.path.join(d, "metrics.txt")
+if os.path.exists(mpath):
+    for line in open(mpath, encoding="utf-8"):
+        if line.strip():
+            k, v = line.split(None, 1)
+            metrics[k] = v.strip()
+
+med = statistics.median
+
+
+def agg(label, eng):
+    rs = runs.get((label, eng))
+    if not rs:
+        return None
+    out = {"reps": len(rs), "tput": med([r["tput"] for r in rs]), "rss": max(r["rss_mib"] for r in rs),
+           "cpu": "/".join(r["cpu"] or "?" for r in rs)}
+    if all("load_ms" in r for r in rs):
+        out["load_ms"] = med([r["load_ms"] for r in rs])
+    if all("median_us" in r for r in rs):
+        out["median_us"] = med([r["median_us"] for r in rs])
+    return out
+
+
+def table(label, title):
+    rc = agg(label, "rulecheck-j1")
+    print(f"\n### {title}\n")
+    print("| engine | reps | shipments/s | µs/shipment (wall ÷ n) | engine's own median µs (prep+eval) "
+          "| load ms | peak RSS MiB | CPU | rulecheck j1 ÷ this |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for e in ENGINES:
+        a = agg(label, e)
+        if not a:
+            continue
+        ratio = f"{rc['tput'] / a['tput']:.2f}×" if rc else "—"
+        own = f"{a['median_us']:.1f}" if "median_us" in a else "—"
+        load = f"{a['load_ms']:,.0f}" if "load_ms" in a else "—"
+        print(f"| {NAMES[e]} | {a['reps']} | {a['tput']:,.0f} | {1e6 / a['tput']:.1f} | {own} | {load} "
+              f"| {a['rss']:.1f} | {a['cpu']} | {ratio} |")
+
+
+table("c100k-sdn15k", "100,000 shipments, 15,000-entry SDN list")
+table("c100k-sdn150k", "Scaling point: the same 100,000 shipments, 150,000-entry SDN list")
+
+# ------------------------------------------------------------------------ targets
+print("\n### The issue's targets\n")
+print("| target | measured | verdict |")
+print("|---|---|---|")
+
+
+def row(name, measured, ok):
+    print(f"| {name} | {measured} | {'met' if ok else '**missed**'} |")
+
+
+def t(label, e):
+    a = agg(label, e)
+    return a["tput"] if a else None
+
+
+rc1, rc2 = t("c100k-sdn15k", "rulecheck-j1"), t("c100k-sdn15k", "rulecheck-j2")
+for e, k in (("cedar", 8), ("regorus-rvm", 8), ("reference", 5)):
+    other = t("c100k-sdn15k", e)
+    if rc1 and other:
+        row(f"single thread ≥ {k}× {NAMES[e]}", f"{rc1 / other:.2f}× ({rc1:,.0f} vs {other:,.0f} shipments/s)",
+            rc1 / other >= k)
+po = t("c100k-sdn15k", "parse-only")
+if rc1 and po:
+    row("end-to-end ≥ 70% of a parse-only pass", f"{100 * rc1 / po:.0f}% ({rc1:,.0f} vs {po:,.0f} shipments/s)",
+        rc1 / po >= 0.7)
+if rc1 and rc2:
+    row("2 jobs ≥ 1.7× 1 job", f"{rc2 / rc1:.2f}×", rc2 / rc1 >= 1.7)
+r150 = t("c100k-sdn150k", "rulecheck-j1")
+if rc1 and r150:
+    row("150k-entry SDN list ≤ 1.2× the evaluation time of 15k", f"{rc1 / r150:.2f}× (time per shipment)",
+        rc1 / r150 <= 1.2)
+if "startup_ms_sdn15k" in metrics and "startup_ms_sdn150k" in metrics:
+    s15, s150 = float(metrics["startup_ms_sdn15k"]), float(metrics["startup_ms_sdn150k"])
+    row("150k-entry SDN list loads in well under a second",
+        f"{s150:,.0f} ms to start and answer one shipment with 150k entries ({s15:,.0f} ms with 15k)",
+        s150 < 500)
+if "rss_kib_10k" in metrics and "rss_kib_1m" in metrics:
+    a, b = int(metrics["rss_kib_10k"]), int(metrics["rss_kib_1m"])
+    row("peak memory for 1,000,000 shipments ≤ 1.2× that for 10,000",
+        f"{b / 1024:.1f} MiB vs {a / 1024:.1f} MiB = {b / a:.2f}× (default jobs, stdin)", b / a <= 1.2)
+if "bundled_us_per_shipment" in metrics:
+    v = float(metrics["bundled_us_per_shipment"])
+    row("bundled library: one shipment in tens of µs at most",
+        f"{v:.0f} µs/shipment (bundled rules, 10k peer shipments, `--jobs 1`, incl. parse and output)", v < 100)
+if "bundled_one_yaml_ms" in metrics:
+    v = float(metrics["bundled_one_yaml_ms"])
+    row("`rulecheck eval one.yaml` (bundled rules) under 50 ms wall",
+        f"{v:.0f} ms (median of 5, examples/bishkek-microcontrollers.yaml)", v < 50)
