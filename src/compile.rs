@@ -403,6 +403,13 @@ impl ListSet {
         self.index.exact.get(key).copied()
     }
 
+    /// The entity a party is: by its id if it has a listed one, else by name or alias.
+    #[must_use]
+    pub fn find_party(&self, id: Option<&str>, name: &str) -> Option<usize> {
+        id.and_then(|id| self.find_exact(id))
+            .or_else(|| self.find_name(name))
+    }
+
     /// The entity whose name or alias matches, after normalisation. The number is a name
     /// match for [`ListSet::describe_entry`]: an entry index when the entry's own name
     /// matched, `entries.len() + k` when its alias `index.aliases[k]` did; use

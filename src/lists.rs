@@ -211,19 +211,30 @@ fn without_eof_mark(text: &str) -> &str {
     text.trim_end_matches(['\u{1a}', '\r', '\n'])
 }
 
-fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
-    let mut rdr = csv::ReaderBuilder::new()
+/// The rows of an OFAC CSV file (no header, `-0-` nulls, end-of-file mark), each with
+/// its byte range and 1-based line for diagnostics.
+fn ofac_rows(
+    file: &SourceFile,
+) -> impl Iterator<Item = Result<(csv::StringRecord, (usize, usize), u64), Vec<Problem>>> + '_ {
+    csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(without_eof_mark(&file.text).as_bytes());
+        .from_reader(without_eof_mark(&file.text).as_bytes())
+        .into_records()
+        .map(move |rec| {
+            let rec = rec.map_err(|e| vec![csv_problem(file, 0, &e)])?;
+            let pos = rec
+                .position()
+                .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
+            let line = rec.position().map_or(0, csv::Position::line);
+            Ok((rec, (pos, line_end(&file.text, pos)), line))
+        })
+}
+
+fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
     let mut out = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| vec![csv_problem(file, 0, &e)])?;
-        let pos = rec
-            .position()
-            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
-        let line = rec.position().map_or(0, csv::Position::line);
-        let at = (pos, line_end(&file.text, pos));
+    for row in ofac_rows(file) {
+        let (rec, at, line) = row?;
         if rec.len() != 12 {
             return Err(vec![
                 Problem::in_file(Code::DataFile, file, at.0, at.1, format!("an OFAC SDN row has 12 fields, this one has {}", rec.len()))
@@ -417,17 +428,9 @@ pub type AliasRow = (String, String, (usize, usize));
 
 /// Reads an OFAC `alt.csv` alias file.
 pub fn read_ofac_aliases(file: &SourceFile) -> Result<Vec<AliasRow>, Vec<Problem>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(without_eof_mark(&file.text).as_bytes());
     let mut out = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| vec![csv_problem(file, 0, &e)])?;
-        let pos = rec
-            .position()
-            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
-        let at = (pos, line_end(&file.text, pos));
+    for row in ofac_rows(file) {
+        let (rec, at, _) = row?;
         match (
             rec.get(0).and_then(ofac_field),
             rec.get(3).and_then(ofac_field),
