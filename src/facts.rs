@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -77,7 +78,7 @@ impl<'de> Deserialize<'de> for Amount {
 }
 
 /// One export transaction.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Shipment {
     /// Unique id within a batch.
     pub id: ShipmentId,
@@ -88,27 +89,21 @@ pub struct Shipment {
     /// Who receives the goods.
     pub consignee: Party,
     /// The declared end user; `None` means not declared.
-    #[serde(default)]
     pub end_user: Option<Party>,
     /// Forwarders, notify parties, agents, banks; `None` means unknown.
-    #[serde(default)]
     pub intermediaries: Option<Vec<Party>>,
     /// Declared country of final delivery.
     pub destination: CountryCode,
     /// Countries passed through, in order; `None` means unknown.
-    #[serde(default)]
     pub route: Option<Vec<CountryCode>>,
     /// The goods, at least one.
-    #[serde(deserialize_with = "non_empty_items")]
     pub items: Vec<Item>,
     /// The sales contract.
-    #[serde(default)]
     pub contract: Option<Contract>,
     /// Authorisations held; `None` means unknown.
-    #[serde(default)]
     pub licenses: Option<Vec<License>>,
     /// Facts beyond the schema.
-    #[serde(skip_deserializing, flatten)]
+    #[serde(flatten)]
     pub extra: Extra,
     /// `sha256:` of the facts in canonical form, computed once when read.
     #[serde(skip)]
@@ -149,16 +144,20 @@ impl fmt::Display for ShipmentId {
 
 impl<'de> Deserialize<'de> for ShipmentId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            S(String),
-            N(u64),
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = String;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a shipment id: a string or a whole number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+                Ok(v.to_owned())
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
         }
-        let s = match Raw::deserialize(d)? {
-            Raw::S(s) => s,
-            Raw::N(n) => n.to_string(),
-        };
+        let s = d.deserialize_any(V)?;
         if s.trim().is_empty() {
             Err(serde::de::Error::custom("the shipment id is empty"))
         } else {
@@ -167,59 +166,27 @@ impl<'de> Deserialize<'de> for ShipmentId {
     }
 }
 
-fn non_empty_items<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Item>, D::Error> {
-    struct V;
-    impl<'de> serde::de::Visitor<'de> for V {
-        type Value = Vec<Item>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a list of items")
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(
-            self,
-            mut seq: A,
-        ) -> Result<Vec<Item>, A::Error> {
-            let mut out = Vec::new();
-            while let Some(item) = seq.next_element()? {
-                out.push(item);
-            }
-            if out.is_empty() {
-                Err(serde::de::Error::custom("a shipment has at least one item"))
-            } else {
-                Ok(out)
-            }
-        }
-    }
-    d.deserialize_seq(V)
-}
-
 /// A party: exporter, consignee, end user, intermediary or owner.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Party {
     /// Registry number, LEI or list id.
-    #[serde(default)]
     pub id: Option<String>,
     /// Name as written on the documents.
     pub name: String,
     /// ISO country code.
-    #[serde(default)]
     pub country: Option<CountryCode>,
     /// City.
-    #[serde(default)]
     pub city: Option<String>,
     /// Role of an intermediary (`freight_forwarder`, `bank`, ...).
-    #[serde(default)]
     pub role: Option<String>,
     /// Declared end use of an end user (`civil`, `military`, `unknown`).
-    #[serde(default)]
     pub end_use: Option<EndUse>,
     /// Share this owner holds in the entity above it.
-    #[serde(default)]
     pub percent: Option<Percent>,
     /// Owners of this party; `None` means unknown.
-    #[serde(default)]
     pub owners: Option<Owners>,
     /// Facts beyond the schema.
-    #[serde(skip_deserializing, flatten)]
+    #[serde(flatten)]
     pub extra: Extra,
 }
 
@@ -319,33 +286,26 @@ impl<'de> Deserialize<'de> for Owners {
 }
 
 /// One line of goods.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Item {
     /// What the goods are.
-    #[serde(default)]
     pub description: Option<String>,
     /// HS code, matched hierarchically.
     pub hs_code: HsCode,
     /// ECCN or EAR99.
-    #[serde(default)]
     pub eccn: Option<Eccn>,
     /// Country of origin.
-    #[serde(default)]
     pub origin: Option<CountryCode>,
     /// Share of US-origin controlled content.
-    #[serde(default)]
     pub us_content_percent: Option<Percent>,
     /// Quantity.
-    #[serde(default)]
     pub quantity: Option<Amount>,
     /// Unit of the quantity.
-    #[serde(default)]
     pub unit: Option<String>,
     /// Line value.
-    #[serde(default)]
     pub value: Option<Money>,
     /// Facts beyond the schema.
-    #[serde(skip_deserializing, flatten)]
+    #[serde(flatten)]
     pub extra: Extra,
 }
 
@@ -377,123 +337,338 @@ impl<'de> Deserialize<'de> for Currency {
 }
 
 /// The sales contract.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Contract {
     /// Contract number.
-    #[serde(default)]
     pub id: Option<String>,
     /// Date concluded.
-    #[serde(default)]
     pub date: Option<Date>,
     /// Contains the EU Art. 12g clause.
-    #[serde(default)]
     pub no_russia_clause: Option<bool>,
     /// Facts beyond the schema.
-    #[serde(skip_deserializing, flatten)]
+    #[serde(flatten)]
     pub extra: Extra,
 }
 
 /// An authorisation the exporter holds.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct License {
     /// Licence number.
-    #[serde(default)]
     pub id: Option<String>,
     /// Issuing authority.
-    #[serde(default)]
     pub authority: Option<String>,
     /// Rule ids or regime ids it authorises.
-    #[serde(default)]
     pub covers: Vec<String>,
     /// Last day valid.
-    #[serde(default)]
     pub valid_until: Option<Date>,
     /// Facts beyond the schema.
-    #[serde(skip_deserializing, flatten)]
+    #[serde(flatten)]
     pub extra: Extra,
 }
 
-/// Keys of the schema at each level, so that everything else is kept as an extra fact.
-const SHIPMENT_KEYS: &[&str] = &[
-    "id",
-    "date",
-    "exporter",
-    "consignee",
-    "end_user",
-    "intermediaries",
-    "destination",
-    "route",
-    "items",
-    "contract",
-    "licenses",
-];
-const PARTY_KEYS: &[&str] = &[
-    "id", "name", "country", "city", "role", "end_use", "percent", "owners",
-];
-const ITEM_KEYS: &[&str] = &[
-    "description",
-    "hs_code",
-    "eccn",
-    "origin",
-    "us_content_percent",
-    "quantity",
-    "unit",
-    "value",
-];
-const CONTRACT_KEYS: &[&str] = &["id", "date", "no_russia_clause"];
-const LICENSE_KEYS: &[&str] = &["id", "authority", "covers", "valid_until"];
+// ---- reading: one typed pass, fields beyond the schema kept as extra facts ----------
+//
+// The derived readers would drop unknown keys, and `flatten` buffers every record into
+// an untyped tree first; these read each record once, straight from the text (YAML or
+// JSON), each known key into its field and every other key into `extra`.
 
-/// True when a JSON shipment has any key beyond the schema, at any level the schema
-/// keeps extras for; most records have none, and skip the conversion.
-fn has_extras(v: &serde_json::Value) -> bool {
-    fn beyond(v: &serde_json::Value, known: &[&str]) -> bool {
-        v.as_object()
-            .is_some_and(|m| m.keys().any(|k| !known.contains(&k.as_str())))
+/// A mapping key, borrowed from the input where the reader allows.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(v.into()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(v.to_owned().into()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(v.into()))
+            }
+        }
+        d.deserialize_str(V)
     }
-    fn party(p: &serde_json::Value) -> bool {
-        beyond(p, PARTY_KEYS)
-            || p.get("owners")
-                .and_then(serde_json::Value::as_array)
-                .is_some_and(|os| os.iter().any(party))
-    }
-    let list = |key: &str, f: &dyn Fn(&serde_json::Value) -> bool| {
-        v.get(key)
-            .and_then(serde_json::Value::as_array)
-            .is_some_and(|xs| xs.iter().any(f))
-    };
-    beyond(v, SHIPMENT_KEYS)
-        || ["exporter", "consignee", "end_user"]
-            .iter()
-            .any(|k| v.get(*k).is_some_and(party))
-        || list("intermediaries", &party)
-        || list("items", &|i| beyond(i, ITEM_KEYS))
-        || list("licenses", &|l| beyond(l, LICENSE_KEYS))
-        || v.get("contract").is_some_and(|c| beyond(c, CONTRACT_KEYS))
 }
 
-fn extras(v: &serde_yaml::Value, known: &[&str]) -> Extra {
-    let mut out = Extra::new();
-    if let serde_yaml::Value::Mapping(m) = v {
-        for (k, val) in m {
-            if let Some(k) = k.as_str()
-                && !known.contains(&k)
-            {
-                out.insert(k.to_string(), val.clone());
+/// Reads the fields of one record. `known` lists the schema's keys; `field` reads the
+/// value of one of them. Every other key is kept, with its value, as an extra fact.
+fn read_record<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    known: &'static [&'static str],
+    mut field: impl FnMut(&'static str, &mut A) -> Result<(), A::Error>,
+) -> Result<Extra, A::Error> {
+    let mut extra = Extra::new();
+    // A bit per known key: the derived readers refuse a key given twice, and so do these.
+    let mut seen = 0u32;
+    while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+        if let Some((i, &name)) = known.iter().enumerate().find(|(_, k)| **k == key) {
+            if seen & (1 << i) != 0 {
+                return Err(de::Error::duplicate_field(name));
+            }
+            seen |= 1 << i;
+            field(name, map)?;
+        } else {
+            let value: serde_yaml::Value = map.next_value()?;
+            if extra.insert(key.into_owned(), value).is_some() {
+                return Err(de::Error::custom("a field is given twice"));
             }
         }
     }
-    out
+    Ok(extra)
 }
 
-fn party_extras(p: &mut Party, v: &serde_yaml::Value) {
-    p.extra = extras(v, PARTY_KEYS);
-    if let (Some(owners), Some(serde_yaml::Value::Sequence(vs))) = (&mut p.owners, v.get("owners"))
-    {
-        for (o, ov) in owners.0.iter_mut().zip(vs) {
-            party_extras(&mut o.0, ov);
+/// The items of a shipment, refused inside the list when there are none, so that the
+/// error points at the list.
+struct NonEmptyItems(Vec<Item>);
+
+impl<'de> Deserialize<'de> for NonEmptyItems {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = NonEmptyItems;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of items")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<NonEmptyItems, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(item) = seq.next_element()? {
+                    out.push(item);
+                }
+                if out.is_empty() {
+                    Err(de::Error::custom("a shipment has at least one item"))
+                } else {
+                    Ok(NonEmptyItems(out))
+                }
+            }
         }
+        d.deserialize_seq(V)
     }
 }
+
+/// A required field that was absent.
+fn required<T, E: de::Error>(v: Option<T>, name: &'static str) -> Result<T, E> {
+    v.ok_or_else(|| E::missing_field(name))
+}
+
+/// The error for a key the record's reader lists but does not handle: a bug.
+fn unhandled<E: de::Error>(name: &str) -> E {
+    E::custom(format!(
+        "internal error: field `{name}` is listed but not read"
+    ))
+}
+
+/// Implements `Deserialize` for a record type with a visitor that reads a mapping.
+macro_rules! record_reader {
+    ($ty:ident, $expecting:literal, |$map:ident| $body:block) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut $map: A) -> Result<$ty, A::Error> {
+                        $body
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
+
+record_reader!(
+    Shipment,
+    "a shipment: a mapping with `id`, `date`, `exporter`, `consignee`, `destination` and `items`",
+    |map| {
+        let (mut id, mut date, mut exporter, mut consignee, mut destination, mut items) =
+            (None, None, None, None, None, None);
+        let (mut end_user, mut intermediaries, mut route, mut contract, mut licenses) =
+            (None, None, None, None, None);
+        let extra = read_record(
+            &mut map,
+            &[
+                "id",
+                "date",
+                "exporter",
+                "consignee",
+                "end_user",
+                "intermediaries",
+                "destination",
+                "route",
+                "items",
+                "contract",
+                "licenses",
+            ],
+            |k, m| {
+                match k {
+                    "id" => id = Some(m.next_value()?),
+                    "date" => date = Some(m.next_value()?),
+                    "exporter" => exporter = Some(m.next_value()?),
+                    "consignee" => consignee = Some(m.next_value()?),
+                    "end_user" => end_user = m.next_value()?,
+                    "intermediaries" => intermediaries = m.next_value()?,
+                    "destination" => destination = Some(m.next_value()?),
+                    "route" => route = m.next_value()?,
+                    "items" => items = Some(m.next_value::<NonEmptyItems>()?.0),
+                    "contract" => contract = m.next_value()?,
+                    "licenses" => licenses = m.next_value()?,
+                    other => return Err(unhandled(other)),
+                }
+                Ok(())
+            },
+        )?;
+        Ok(Shipment {
+            id: required(id, "id")?,
+            date: required(date, "date")?,
+            exporter: required(exporter, "exporter")?,
+            consignee: required(consignee, "consignee")?,
+            end_user,
+            intermediaries,
+            destination: required(destination, "destination")?,
+            route,
+            items: required(items, "items")?,
+            contract,
+            licenses,
+            extra,
+            digest: String::new(),
+        })
+    }
+);
+
+record_reader!(Party, "a party: a mapping with at least `name`", |map| {
+    let (mut id, mut name, mut country, mut city, mut role) = (None, None, None, None, None);
+    let (mut end_use, mut percent, mut owners) = (None, None, None);
+    let extra = read_record(
+        &mut map,
+        &[
+            "id", "name", "country", "city", "role", "end_use", "percent", "owners",
+        ],
+        |k, m| {
+            match k {
+                "id" => id = m.next_value()?,
+                "name" => name = Some(m.next_value()?),
+                "country" => country = m.next_value()?,
+                "city" => city = m.next_value()?,
+                "role" => role = m.next_value()?,
+                "end_use" => end_use = m.next_value()?,
+                "percent" => percent = m.next_value()?,
+                "owners" => owners = m.next_value()?,
+                other => return Err(unhandled(other)),
+            }
+            Ok(())
+        },
+    )?;
+    Ok(Party {
+        id,
+        name: required(name, "name")?,
+        country,
+        city,
+        role,
+        end_use,
+        percent,
+        owners,
+        extra,
+    })
+});
+
+record_reader!(Item, "an item: a mapping with at least `hs_code`", |map| {
+    let (mut description, mut hs_code, mut eccn, mut origin) = (None, None, None, None);
+    let (mut us_content_percent, mut quantity, mut unit, mut value) = (None, None, None, None);
+    let extra = read_record(
+        &mut map,
+        &[
+            "description",
+            "hs_code",
+            "eccn",
+            "origin",
+            "us_content_percent",
+            "quantity",
+            "unit",
+            "value",
+        ],
+        |k, m| {
+            match k {
+                "description" => description = m.next_value()?,
+                "hs_code" => hs_code = Some(m.next_value()?),
+                "eccn" => eccn = m.next_value()?,
+                "origin" => origin = m.next_value()?,
+                "us_content_percent" => us_content_percent = m.next_value()?,
+                "quantity" => quantity = m.next_value()?,
+                "unit" => unit = m.next_value()?,
+                "value" => value = m.next_value()?,
+                other => return Err(unhandled(other)),
+            }
+            Ok(())
+        },
+    )?;
+    Ok(Item {
+        description,
+        hs_code: required(hs_code, "hs_code")?,
+        eccn,
+        origin,
+        us_content_percent,
+        quantity,
+        unit,
+        value,
+        extra,
+    })
+});
+
+record_reader!(Contract, "a contract: a mapping", |map| {
+    let (mut id, mut date, mut no_russia_clause) = (None, None, None);
+    let extra = read_record(&mut map, &["id", "date", "no_russia_clause"], |k, m| {
+        match k {
+            "id" => id = m.next_value()?,
+            "date" => date = m.next_value()?,
+            "no_russia_clause" => no_russia_clause = m.next_value()?,
+            other => return Err(unhandled(other)),
+        }
+        Ok(())
+    })?;
+    Ok(Contract {
+        id,
+        date,
+        no_russia_clause,
+        extra,
+    })
+});
+
+record_reader!(License, "a licence: a mapping", |map| {
+    let (mut id, mut authority, mut covers, mut valid_until) = (None, None, None, None);
+    let extra = read_record(
+        &mut map,
+        &["id", "authority", "covers", "valid_until"],
+        |k, m| {
+            match k {
+                "id" => id = m.next_value()?,
+                "authority" => authority = m.next_value()?,
+                "covers" => covers = Some(m.next_value()?),
+                "valid_until" => valid_until = m.next_value()?,
+                other => return Err(unhandled(other)),
+            }
+            Ok(())
+        },
+    )?;
+    Ok(License {
+        id,
+        authority,
+        covers: covers.unwrap_or_default(),
+        valid_until,
+        extra,
+    })
+});
 
 impl Shipment {
     /// Parses and validates a shipment from YAML (JSON is YAML too).
@@ -531,11 +706,6 @@ impl Shipment {
         }
         let mut s: Shipment =
             serde_yaml::from_str(text).map_err(|e| yaml_problem(file, bom, &e))?;
-        // The typed pass has validated the structure; a second, untyped pass keeps the
-        // fields beyond the schema so that rules can reach them.
-        let raw: serde_yaml::Value =
-            serde_yaml::from_str(text).map_err(|e| yaml_problem(file, bom, &e))?;
-        s.attach_extras(&raw);
         s.check_extras()
             .map_err(|m| Problem::whole(Code::Shipment, Some(&file.name), m))?;
         s.digest = s.compute_digest();
@@ -545,54 +715,36 @@ impl Shipment {
     /// Parses and validates one shipment from a line of JSON Lines; `name` and `line`
     /// locate it in diagnostics.
     pub fn from_json_line(text: &str, name: &str, line: usize) -> Result<Shipment, Problem> {
-        let file = SourceFile {
+        // Built only for a diagnostic: most records are good, and copying each line
+        // would cost more than reading it.
+        let file = || SourceFile {
             name: format!("{name}:{line}"),
             text: text.into(),
         };
-        let located = |e: &serde_json::Error| {
-            // Columns count within the line; the line is the record's.
-            let col = e.column().max(1);
-            let mut p = Problem::in_file(
-                Code::Shipment,
-                &file,
-                col - 1,
-                col,
-                plain_message(&e.to_string()),
-            );
+        let at_column = |code: Code, col: usize, message: String| {
+            let mut p = Problem::in_file(code, &file(), col - 1, col, message);
             p.line_col = Some((line, col));
             p
         };
-        if let Some(at) = too_deep(text) {
-            let mut p = Problem::in_file(
-                Code::Limit,
-                &file,
-                at,
-                at + 1,
-                format!("the record nests more than {MAX_YAML_DEPTH} levels deep"),
-            );
-            p.line_col = Some((line, at + 1));
-            return Err(p);
-        }
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| located(&e))?;
-        let mut s = Shipment::deserialize(&value).map_err(|_| {
-            // Only on the error path: read it again from the text for the column.
-            match serde_json::from_str::<Shipment>(text) {
-                Err(e) => located(&e),
-                Ok(_) => Problem::whole(
+        // One typed pass over the text: no value tree, extra facts captured on the way.
+        let mut s = serde_json::from_str::<Shipment>(text).map_err(|e| {
+            match too_deep(text) {
+                // The reader stops at its own depth limit; say which bracket crossed ours.
+                Some(at) if e.to_string().contains("recursion limit") => at_column(
+                    Code::Limit,
+                    at + 1,
+                    format!("the record nests more than {MAX_YAML_DEPTH} levels deep"),
+                ),
+                // Columns count within the line; the line is the record's.
+                _ => at_column(
                     Code::Shipment,
-                    Some(&file.name),
-                    "the record is not a valid shipment",
+                    e.column().max(1),
+                    plain_message(&e.to_string()),
                 ),
             }
         })?;
-        // Extra facts are kept in the same form as from YAML.
-        if has_extras(&value) {
-            let raw = serde_yaml::to_value(&value)
-                .map_err(|e| Problem::whole(Code::Shipment, Some(&file.name), e.to_string()))?;
-            s.attach_extras(&raw);
-        }
         s.check_extras()
-            .map_err(|m| Problem::whole(Code::Shipment, Some(&file.name), m))?;
+            .map_err(|m| Problem::whole(Code::Shipment, Some(&format!("{name}:{line}")), m))?;
         s.digest = s.compute_digest();
         Ok(s)
     }
@@ -626,43 +778,6 @@ impl Shipment {
         Ok(())
     }
 
-    fn attach_extras(&mut self, raw: &serde_yaml::Value) {
-        self.extra = extras(raw, SHIPMENT_KEYS);
-        for (key, party) in [
-            ("exporter", &mut self.exporter),
-            ("consignee", &mut self.consignee),
-        ] {
-            if let Some(v) = raw.get(key) {
-                party_extras(party, v);
-            }
-        }
-        if let (Some(p), Some(v)) = (&mut self.end_user, raw.get("end_user")) {
-            party_extras(p, v);
-        }
-        if let (Some(ps), Some(serde_yaml::Value::Sequence(vs))) =
-            (&mut self.intermediaries, raw.get("intermediaries"))
-        {
-            for (p, v) in ps.iter_mut().zip(vs) {
-                party_extras(p, v);
-            }
-        }
-        if let Some(serde_yaml::Value::Sequence(vs)) = raw.get("items") {
-            for (i, v) in self.items.iter_mut().zip(vs) {
-                i.extra = extras(v, ITEM_KEYS);
-            }
-        }
-        if let (Some(c), Some(v)) = (&mut self.contract, raw.get("contract")) {
-            c.extra = extras(v, CONTRACT_KEYS);
-        }
-        if let (Some(ls), Some(serde_yaml::Value::Sequence(vs))) =
-            (&mut self.licenses, raw.get("licenses"))
-        {
-            for (l, v) in ls.iter_mut().zip(vs) {
-                l.extra = extras(v, LICENSE_KEYS);
-            }
-        }
-    }
-
     /// `sha256:` of the facts in canonical form: sorted keys, normalised codes, no
     /// formatting, so equal facts written differently digest the same.
     #[must_use]
@@ -674,12 +789,13 @@ impl Shipment {
     fn compute_digest(&self) -> String {
         // The canonical form is the typed shipment as compact JSON: fields in schema
         // order, codes normalised, extra facts in key order (they are kept sorted), so
-        // the same facts give the same bytes however they were written. It is streamed
-        // into the hash, never built as a string.
-        let mut hasher = Sha256::new();
-        serde_json::to_writer(&mut hasher, self)
+        // the same facts give the same bytes however they were written. The bytes are
+        // hashed in one call: the serializer writes in small pieces, and feeding those
+        // to the hash one by one costs more than the hashing.
+        let mut canonical = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut canonical, self)
             .expect("a checked shipment has a canonical JSON form");
-        format!("sha256:{:x}", hasher.finalize())
+        format!("sha256:{:x}", Sha256::digest(&canonical))
     }
 }
 
