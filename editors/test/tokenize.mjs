@@ -138,7 +138,8 @@ function check(file, { allowInvalid = false } = {}) {
       if (!allowInvalid && t.scopes.some((s) => s.startsWith("invalid.illegal"))) {
         fail(file, i, t.start, t.text, `invalid.illegal (${t.scopes.at(-1)})`);
       } else if (unrecognised(t)) {
-        fail(file, i, t.start, t.text.trim(), `not recognised (only ${t.scopes.join(" ")})`);
+        const lead = t.text.length - t.text.trimStart().length;
+        fail(file, i, t.start + lead, t.text.trim(), `not recognised (only ${t.scopes.join(" ")})`);
       }
     }
   }
