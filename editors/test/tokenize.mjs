@@ -9,9 +9,10 @@
 // For every file: no token may carry `invalid.illegal`, and no text outside comments and
 // strings may be left unrecognised, i.e. carry no scope but the root `source.rulecheck`
 // and `meta.*` regions (a block or a declaration). The default check tokenizes
-// rules/**/*.rules, tests/fixtures/rules/*.rules and editors/test/samples/sample.rules,
-// then checks the scopes of chosen tokens of the sample, and that the unterminated
-// string of samples/unterminated.rules is `invalid.illegal`.
+// rules/**/*.rules, tests/fixtures/rules/*.rules, benches/peer/rules/*.rules and
+// editors/test/samples/sample.rules, then checks the scopes of chosen tokens of the
+// sample, and that the unterminated strings of samples/unterminated.rules are
+// `invalid.illegal`.
 //
 // Prints a summary; exits 1 on any failure (with FILE:LINE:COL and the text), 2 on a
 // usage error.
@@ -279,13 +280,16 @@ function sampleExpectations() {
 // ---- run ------------------------------------------------------------------------
 
 if (defaultRun) {
-  const targets = [
-    ...walk(path.join(root, "rules")),
-    ...fs
-      .readdirSync(path.join(root, "tests", "fixtures", "rules"))
+  const inDir = (...parts) =>
+    fs
+      .readdirSync(path.join(root, ...parts))
       .filter((n) => n.endsWith(".rules"))
       .sort()
-      .map((n) => path.join(root, "tests", "fixtures", "rules", n)),
+      .map((n) => path.join(root, ...parts, n));
+  const targets = [
+    ...walk(path.join(root, "rules")),
+    ...inDir("tests", "fixtures", "rules"),
+    ...inDir("benches", "peer", "rules"),
   ];
   for (const f of targets) check(f);
   sampleExpectations();
