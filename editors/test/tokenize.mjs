@@ -98,8 +98,8 @@ function tokenize(file) {
   let stack = vsctm.INITIAL;
   const out = [];
   for (const [i, line] of lines.entries()) {
-    const r = grammar.tokenizeLine(line, stack, 1000);
-    if (r.stoppedEarly) fail(file, i, 0, line, "tokenizing stopped early (time limit)");
+    const r = grammar.tokenizeLine(line, stack, 10000);
+    if (r.stoppedEarly) fail(file, i, 0, line, "tokenizing stopped early (10 s time limit for a line)");
     stack = r.ruleStack;
     const tokens = r.tokens.map((t) => ({
       start: t.startIndex,
