@@ -210,8 +210,10 @@ struct SarifArtifactLocation {
 struct SarifRegion {
     start_line: usize,
     start_column: usize,
-    end_line: usize,
-    end_column: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_column: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<SarifText>,
 }
@@ -240,18 +242,16 @@ pub fn sarif(problems: &[Problem], cwd: Option<&Path>) -> String {
             codes.push(p.code);
             codes.len() - 1
         });
-        let region = match (p.line_col, p.end_line_col()) {
-            (Some((start_line, start_column)), Some((end_line, end_column))) => Some(SarifRegion {
-                start_line,
-                start_column,
-                end_line,
-                end_column,
-                message: Some(&p.label)
-                    .filter(|l| !l.is_empty())
-                    .map(|l| SarifText { text: l.clone() }),
-            }),
-            _ => None,
-        };
+        let end = p.end_line_col();
+        let region = p.line_col.map(|(start_line, start_column)| SarifRegion {
+            start_line,
+            start_column,
+            end_line: end.map(|e| e.0),
+            end_column: end.map(|e| e.1),
+            message: Some(&p.label)
+                .filter(|l| !l.is_empty())
+                .map(|l| SarifText { text: l.clone() }),
+        });
         let locations = p
             .file_name()
             .map(|f| SarifLocation {

@@ -465,3 +465,23 @@ fn render_picks_the_format() {
             .starts_with("::error file=x.rules,title=")
     );
 }
+
+#[test]
+fn a_line_too_long_to_show_still_has_its_end() {
+    // Past 16,000 characters a line gets no snippet; the report still locates the span.
+    let text = format!("{}bad\n", "x".repeat(20_000));
+    let file = SourceFile {
+        name: "long.rules".into(),
+        text: text.into(),
+    };
+    let p = Problem::in_file(Code::Syntax, &file, 20_000, 20_003, "bad");
+    assert_eq!(p.at, None);
+    assert_eq!(p.line_col, Some((1, 20_001)));
+    assert_eq!(p.end_line_col(), Some((1, 20_004)));
+    let log: Value = serde_json::from_str(&report::sarif(&[p], None)).unwrap();
+    assert_valid_sarif(&log);
+    assert_eq!(
+        log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["endColumn"],
+        20_004
+    );
+}
