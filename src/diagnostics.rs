@@ -61,6 +61,49 @@ impl Code {
             Code::Unicode => "rulecheck::unicode",
         }
     }
+
+    /// One line saying what the code is about, for SARIF's `shortDescription`.
+    #[must_use]
+    pub fn summary(self) -> &'static str {
+        match self {
+            Code::Syntax => "the text does not follow the grammar",
+            Code::UndefinedName => "a name that nothing defines",
+            Code::Duplicate => "two declarations share an id or a name",
+            Code::Type => "a value of the wrong type",
+            Code::UnknownFact => "a fact path the shipment schema does not have",
+            Code::Field => "a field of a declaration is absent, given twice or incomplete",
+            Code::Effective => "an effective period that is impossible",
+            Code::DataFile => "a list data file that is missing or malformed",
+            Code::Shipment => "a shipment file that cannot be parsed or breaks the schema",
+            Code::Io => "a file that cannot be read",
+            Code::Recursion => "a predicate that uses itself",
+            Code::Limit => "a limit on size or depth was exceeded",
+            Code::Unicode => "invisible or confusable characters in rule source",
+        }
+    }
+
+    /// The address of the page that documents this code, if it has one.
+    ///
+    /// This is the hook for doc pages: machine-readable reports (SARIF's `helpUri`)
+    /// link to whatever it returns. No current code has a page of its own yet.
+    #[must_use]
+    pub fn doc_url(self) -> Option<String> {
+        match self {
+            Code::Syntax
+            | Code::UndefinedName
+            | Code::Duplicate
+            | Code::Type
+            | Code::UnknownFact
+            | Code::Field
+            | Code::Effective
+            | Code::DataFile
+            | Code::Shipment
+            | Code::Io
+            | Code::Recursion
+            | Code::Limit
+            | Code::Unicode => None,
+        }
+    }
 }
 
 /// One problem, with where it is and how to fix it.
@@ -83,6 +126,8 @@ pub struct Problem {
     /// 1-based line and column of `at` in `source`, for one-line output.
     pub line_col: Option<(usize, usize)>,
     named: Option<NamedSource<Arc<str>>>,
+    /// Byte range in `source`, kept also where `at` is dropped for a line too long to show.
+    range: Option<(usize, usize)>,
 }
 
 impl Problem {
@@ -136,6 +181,7 @@ impl Problem {
             severity: Severity::Error,
             line_col: Some(file.line_col(start)),
             named: snippet.then(|| file.named_source()),
+            range: Some((start, end)),
         }
     }
 
@@ -152,6 +198,7 @@ impl Problem {
             severity: Severity::Error,
             line_col: None,
             named: None,
+            range: None,
         }
     }
 
@@ -186,6 +233,24 @@ impl Problem {
     #[must_use]
     pub fn file_name(&self) -> Option<&str> {
         self.source.as_ref().map(|(n, _)| &**n)
+    }
+
+    /// 1-based line and column just past the end of the problem's text (an exclusive end,
+    /// as SARIF's `endColumn`), counted in characters like `line_col`; `None` for a
+    /// whole-file problem.
+    #[must_use]
+    pub fn end_line_col(&self) -> Option<(usize, usize)> {
+        let (start, end) = self.range?;
+        let (line, col) = self.line_col?;
+        let covered = self.source.as_ref()?.1.get(start..end)?;
+        // Counted from the start, not from the top of the file, so that it agrees with a
+        // `line_col` that was set by hand (a JSON Lines record is its own little file).
+        let (lines, last) = crate::source::line_col(covered, covered.len());
+        Some(if lines == 1 {
+            (line, col + last - 1)
+        } else {
+            (line + lines - 1, last)
+        })
     }
 
     /// `file:line:col: message` on one line, for logs and JSON Lines.

@@ -3,6 +3,8 @@
 //! The pipeline, one module per stage: source text → [`parser`] (pest) → [`ast`] →
 //! [`check`] (names, types, facts) → [`compile`] (resolved, indexed rule set) →
 //! [`eval`] (three-valued, with evidence) → [`verdict`] → [`render`] (text, JSON).
+//! Problems in rule files are reported by [`diagnostics`] (for people) and [`report`]
+//! (JSON, SARIF, GitHub Actions annotations).
 #![forbid(unsafe_code)]
 
 pub mod ast;
@@ -18,6 +20,7 @@ pub mod lists;
 pub mod load;
 pub mod parser;
 pub mod render;
+pub mod report;
 pub mod schema;
 pub mod source;
 pub mod testing;

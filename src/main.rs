@@ -11,9 +11,12 @@ use rulecheck::eval::{self, Options};
 use rulecheck::facts::Shipment;
 use rulecheck::load::{self, Origin};
 use rulecheck::render::{self, Format};
+use rulecheck::report::{self, ReportFormat};
 use rulecheck::source::{ReadError, SourceMap};
 use rulecheck::types::Date;
 
+/// Exit status of `check` for rules with warnings and no errors.
+const EXIT_WARNINGS: u8 = 1;
 /// Exit status for a bad shipment file (and no verdict).
 const EXIT_BAD_SHIPMENT: u8 = 10;
 /// Exit status for rule files with errors.
@@ -118,10 +121,15 @@ enum Command {
     },
     /// Parse and check rule files; report every problem found.
     ///
-    /// Exit status: 0 no errors (warnings may be printed), 11 errors.
+    /// Exit status: 0 no problems, 1 warnings only, 11 errors (the rules are invalid),
+    /// 12 usage error. The summary line is on standard error in every format.
     Check {
         /// Rule file or directory (default: the bundled rules).
         path: Option<PathBuf>,
+        /// How to report problems: `human` on standard error; `json`, `sarif` or `github`
+        /// (workflow commands for annotations) on standard output.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
     },
 }
 
@@ -169,35 +177,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> ExitCode {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.command {
-        Command::Check { path } => match load::load(&origin(path)) {
-            Ok((rs, warnings)) => {
-                for w in &warnings {
-                    print_problem(w, color);
-                }
-                eprintln!(
-                    "checked {} rule{}, {} exception{}, {} list{}: no errors{}",
-                    rs.rules.len(),
-                    plural(rs.rules.len()),
-                    rs.exceptions.len(),
-                    plural(rs.exceptions.len()),
-                    rs.lists.len(),
-                    plural(rs.lists.len()),
-                    if warnings.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", {} warning{}", warnings.len(), plural(warnings.len()))
-                    }
-                );
-                ExitCode::SUCCESS
-            }
-            Err(ps) => {
-                for p in &ps.0 {
-                    print_problem(p, color);
-                }
-                eprintln!("{ps}");
-                ExitCode::from(EXIT_BAD_RULES)
-            }
-        },
+        Command::Check { path, format } => check(path, format, color),
         Command::Test {
             rules,
             filter,
@@ -438,6 +418,51 @@ fn count_lines(path: &std::path::Path) -> std::io::Result<u64> {
         #[allow(clippy::naive_bytecount)]
         let lines = buf[..k].iter().filter(|b| **b == b'\n').count();
         n += lines as u64;
+    }
+}
+
+/// `rulecheck check`: every problem in the chosen format, the summary on standard error.
+fn check(path: Option<PathBuf>, format: ReportFormat, color: bool) -> ExitCode {
+    let (problems, summary) = match load::load(&origin(path)) {
+        Ok((rs, warnings)) => {
+            let summary = format!(
+                "checked {} rule{}, {} exception{}, {} list{}: no errors{}",
+                rs.rules.len(),
+                plural(rs.rules.len()),
+                rs.exceptions.len(),
+                plural(rs.exceptions.len()),
+                rs.lists.len(),
+                plural(rs.lists.len()),
+                if warnings.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} warning{}", warnings.len(), plural(warnings.len()))
+                }
+            );
+            (warnings, summary)
+        }
+        Err(ps) => {
+            let summary = ps.to_string();
+            (ps.0, summary)
+        }
+    };
+    if format == ReportFormat::Human {
+        for p in &problems {
+            print_problem(p, color);
+        }
+    } else {
+        let cwd = std::env::current_dir().ok();
+        let out = report::render(format, &problems, cwd.as_deref());
+        // A reader that went away (`| head`) is not a problem in the rules.
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    }
+    eprintln!("{summary}");
+    if problems.iter().any(Problem::is_error) {
+        ExitCode::from(EXIT_BAD_RULES)
+    } else if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_WARNINGS)
     }
 }
 

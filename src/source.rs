@@ -67,12 +67,23 @@ impl SourceFile {
     /// 1-based line and column of a byte offset.
     #[must_use]
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let upto = &self.text[..offset.min(self.text.len())];
-        let line = upto.matches('\n').count() + 1;
-        // Columns count characters, as editors do, not bytes.
-        let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, col)
+        line_col(&self.text, offset)
     }
+}
+
+/// 1-based line and column of a byte offset in `text`; the column counts characters
+/// (Unicode scalar values), and an offset inside a character counts as that character.
+#[must_use]
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let upto = text.get(..offset).unwrap_or_default();
+    let line = upto.matches('\n').count() + 1;
+    // Columns count characters, as editors do, not bytes.
+    let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
 }
 
 /// All files of a rule set, so that spans can be turned back into snippets.
