@@ -7,6 +7,7 @@
 
 pub mod ast;
 pub mod batch;
+pub mod book;
 pub mod check;
 pub mod compile;
 pub mod corpus;
