@@ -651,7 +651,13 @@ impl<'a> Cx<'a> {
         });
         let mut fields = vec![(
             "Rules from".to_string(),
-            Value::Line(vec![from, text(format!(" ({} rule files)", files.count()))]),
+            Value::Line(vec![
+                from,
+                text(match files.count() {
+                    1 => " (1 rule file)".to_string(),
+                    n => format!(" ({n} rule files)"),
+                }),
+            ]),
         )];
         if !rs.digest.is_empty() {
             fields.push(("Digest".into(), Value::Line(vec![code(rs.digest.clone())])));
@@ -802,7 +808,12 @@ impl<'a> Cx<'a> {
             fields.push(("Applies when".into(), Value::Items(vec![self.cond(w)])));
         }
         let compiled = self.rs.rules.iter().position(|c| c.id == id);
-        if let Some(c) = compiled.and_then(|i| self.rs.rules.get(i)) {
+        if r.message.is_none() {
+            fields.push((
+                "Message".into(),
+                Value::Line(vec![text("none: a finding shows the title")]),
+            ));
+        } else if let Some(c) = compiled.and_then(|i| self.rs.rules.get(i)) {
             let mut line = Vec::new();
             for s in &c.message {
                 match s {
