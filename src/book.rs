@@ -1000,18 +1000,24 @@ impl<'a> Cx<'a> {
         out
     }
 
-    fn used_by(&self, fields: &mut Vec<(String, Value)>, users: &[User<'_>]) {
-        let groups: [(&str, fn(&User<'_>) -> bool); 4] = [
-            ("Used by rules", |u| matches!(u, User::Rule(_))),
-            ("Used by exceptions", |u| matches!(u, User::Exception(_))),
-            ("Used by predicates", |u| matches!(u, User::Predicate(_))),
-            ("Used by regime scopes", |u| matches!(u, User::Regime(_))),
+    fn used_by(fields: &mut Vec<(String, Value)>, users: &[User<'_>]) {
+        let group = |u: &User<'_>| match u {
+            User::Rule(_) => 0,
+            User::Exception(_) => 1,
+            User::Predicate(_) => 2,
+            User::Regime(_) => 3,
+        };
+        let labels = [
+            "Used by rules",
+            "Used by exceptions",
+            "Used by predicates",
+            "Used by regime scopes",
         ];
-        for (label, pick) in groups {
-            let these: Vec<&User<'_>> = users.iter().filter(|u| pick(u)).collect();
+        for (k, label) in labels.iter().enumerate() {
+            let these: Vec<&User<'_>> = users.iter().filter(|u| group(u) == k).collect();
             if !these.is_empty() {
                 fields.push((
-                    label.into(),
+                    (*label).into(),
                     Value::Line(join(these.iter().map(|u| u.link()))),
                 ));
             }
@@ -1084,7 +1090,7 @@ impl<'a> Cx<'a> {
                 ));
             }
             notes(&mut fields, &l.notes);
-            self.used_by(&mut fields, &self.users(name, true));
+            Self::used_by(&mut fields, &self.users(name, true));
             fields.push((
                 "Declared in".into(),
                 Value::Line(vec![code(self.location(l.name.span))]),
@@ -1130,7 +1136,7 @@ impl<'a> Cx<'a> {
             }
             notes(&mut fields, &p.notes);
             self.uses(&mut fields, p.when.as_ref());
-            self.used_by(&mut fields, &self.users(name, false));
+            Self::used_by(&mut fields, &self.users(name, false));
             fields.push((
                 "Declared in".into(),
                 Value::Line(vec![code(self.location(p.name.span))]),
@@ -1301,7 +1307,7 @@ fn type_keyword(t: ast::TypeName) -> &'static str {
 // Markdown.
 
 /// Escapes text for Markdown, inside a line: the characters that could start markup
-/// there are backslash-escaped (CommonMark allows that for any punctuation), so rule text
+/// there are backslash-escaped (`CommonMark` allows that for any punctuation), so rule text
 /// shows as written, `<` and `&` included. An underscore inside a word starts no
 /// emphasis in GitHub's Markdown and stays as it is, so `license_required` reads well in
 /// the source too.

@@ -191,7 +191,10 @@ rule x.danger {
     assert!(md.contains(r"a \<note> with \* and \_stars\_"), "{md}");
     // The only unescaped `<` are the book's own anchors.
     assert!(
-        !md.replace("\\<", "").replace("<a id=", "").replace("</a>", "").contains('<'),
+        !md.replace("\\<", "")
+            .replace("<a id=", "")
+            .replace("</a>", "")
+            .contains('<'),
         "{md}"
     );
 }
@@ -277,9 +280,9 @@ fn chromium() -> PathBuf {
             .map(|p| {
                 std::env::split_paths(&p)
                     .map(|d| d.join("chromium"))
-                    .collect()
+                    .collect::<Vec<_>>()
             })
-            .unwrap_or_else(Vec::new),
+            .unwrap_or_default(),
     );
     for c in candidates {
         if c.is_file() {
@@ -316,7 +319,7 @@ fn run_chromium(args: &[String], page: &Path, work: &Path) -> String {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
