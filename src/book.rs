@@ -1591,7 +1591,7 @@ const CSS: &str = r"
 html { scroll-padding-top: 1rem; }
 body { margin: 0; color: var(--ink); background: var(--paper);
   font: 16px/1.55 Georgia, 'DejaVu Serif', 'Times New Roman', serif; }
-nav.toc { position: fixed; top: 0; left: 0; bottom: 0; width: 19rem; overflow-y: auto;
+nav.toc { position: fixed; top: 0; left: 0; bottom: 0; width: 20rem; overflow-y: auto;
   background: var(--side); border-right: 1px solid var(--rule); padding: 1.2rem 1rem 2rem;
   font: 14px/1.45 system-ui, 'DejaVu Sans', Arial, sans-serif; }
 nav.toc h2 { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.08em;
@@ -1602,8 +1602,9 @@ nav.toc li { margin: 0.15rem 0; }
 nav.toc > ul > li { margin-top: 0.7rem; font-weight: 600; }
 nav.toc > ul > li li { font-weight: 400; }
 nav.toc a { color: var(--ink); text-decoration: none; }
+nav.toc code { font-size: 0.8em; background: none; padding: 0; }
 nav.toc a:hover { color: var(--accent); text-decoration: underline; }
-main { margin-left: 19rem; padding: 2rem 3rem 4rem; max-width: 62rem; }
+main { margin-left: 20rem; padding: 2rem 3rem 4rem; max-width: 62rem; }
 h1, h2, h3, h4 { font-family: system-ui, 'DejaVu Sans', Arial, sans-serif; line-height: 1.25; }
 h1 { font-size: 2.1rem; margin: 0 0 1rem; }
 h2 { font-size: 1.55rem; margin: 3rem 0 1rem; padding-bottom: 0.3rem;

@@ -208,6 +208,61 @@ fn assert_links_resolve_loose(s: &str) {
 }
 
 #[test]
+fn the_html_book_is_well_formed() {
+    let (html, _) = book_of(&Origin::Bundled, Format::Html);
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+    // Text is escaped, so every `<` opens a tag: open and close them in order.
+    let mut open: Vec<&str> = Vec::new();
+    for tag in html
+        .split('<')
+        .skip(1)
+        .map(|t| t.split('>').next().unwrap())
+    {
+        if tag.starts_with('!') {
+            continue;
+        }
+        let name = tag
+            .trim_start_matches('/')
+            .split([' ', '\n'])
+            .next()
+            .unwrap();
+        if tag.starts_with('/') {
+            assert_eq!(
+                open.pop(),
+                Some(name),
+                "`</{name}>` closes the wrong element"
+            );
+        } else if name != "meta" {
+            open.push(name);
+        }
+    }
+    assert!(open.is_empty(), "never closed: {open:?}");
+    // Ids are unique.
+    let all: Vec<&str> = html
+        .split("id=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .collect();
+    assert_eq!(all.len(), ids(&html).len(), "an id is used twice");
+    // The page asks for nothing outside itself and runs no script.
+    for banned in [
+        "<script", "<link", "src=", "url(", "@import", "http://", "https://",
+    ] {
+        assert!(!html.contains(banned), "the page has `{banned}`");
+    }
+}
+
+#[test]
+fn the_book_is_deterministic() {
+    for format in [Format::Md, Format::Html] {
+        assert_eq!(
+            book_of(&Origin::Bundled, format).0,
+            book_of(&Origin::Bundled, format).0
+        );
+    }
+}
+
+#[test]
 fn doc_writes_markdown_to_stdout_and_html_to_a_file() {
     let out = rulecheck().args(["doc", FIXTURE]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
