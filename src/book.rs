@@ -1306,7 +1306,7 @@ fn type_keyword(t: ast::TypeName) -> &'static str {
 // ---------------------------------------------------------------------------------------
 // Markdown.
 
-/// Escapes text for Markdown, inside a line: the characters that could start markup
+/// Escapes text for Markdown, inside a line (table cells escape `|` besides): the characters that could start markup
 /// there are backslash-escaped (`CommonMark` allows that for any punctuation), so rule text
 /// shows as written, `<` and `&` included. An underscore inside a word starts no
 /// emphasis in GitHub's Markdown and stays as it is, so `license_required` reads well in
@@ -1317,7 +1317,13 @@ fn md_escape(s: &str) -> String {
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         let escape = match c {
-            '\\' | '`' | '*' | '[' | ']' | '<' | '&' | '|' | '~' => true,
+            '\\' | '`' | '*' | '[' | ']' | '<' | '&' | '~' => true,
+            // A line break would end the list item the text is in.
+            '\n' | '\r' => {
+                out.push(' ');
+                prev = Some(' ');
+                continue;
+            }
             '_' => {
                 let word = |x: Option<char>| x.is_some_and(char::is_alphanumeric);
                 !(word(prev) && word(chars.peek().copied()))
@@ -1345,7 +1351,7 @@ fn md_code(s: &str) -> String {
             run = 0;
         }
     }
-    let s = s.replace('|', "\\|");
+    let s = s.replace(['\n', '\r'], " ");
     if longest == 0 {
         format!("`{s}`")
     } else {
@@ -1429,7 +1435,8 @@ fn md_block(b: &Block, out: &mut String) {
             );
             let _ = writeln!(out, "|{}", "---|".repeat(head.len()));
             for r in rows {
-                let cells: Vec<String> = r.iter().map(|c| md_line(c)).collect();
+                // In a table a `|` ends the cell, inside code too, unless escaped.
+                let cells: Vec<String> = r.iter().map(|c| md_line(c).replace('|', "\\|")).collect();
                 let _ = writeln!(out, "| {} |", cells.join(" | "));
             }
             out.push('\n');

@@ -3,6 +3,7 @@
 //! The pipeline, one module per stage: source text → [`parser`] (pest) → [`ast`] →
 //! [`check`] (names, types, facts) → [`compile`] (resolved, indexed rule set) →
 //! [`eval`] (three-valued, with evidence) → [`verdict`] → [`render`] (text, JSON).
+//! [`book`] writes a rule set as a linked rule book for reviewers (Markdown, HTML).
 #![forbid(unsafe_code)]
 
 pub mod ast;

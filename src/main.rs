@@ -286,7 +286,12 @@ fn doc(
 ) -> ExitCode {
     let origin = origin(rules);
     let loaded = match load::load_with_syntax(&origin) {
-        Ok(l) => l,
+        Ok(l) => {
+            for w in &l.warnings {
+                print_problem(w, color);
+            }
+            l
+        }
         Err(ps) => {
             for p in &ps.0 {
                 print_problem(p, color);
