@@ -932,7 +932,7 @@ impl<'a> Cx<'a> {
             {
                 fields.push((
                     "Written as".into(),
-                    Value::Line(join(x.relaxes.iter().map(|p| code(p.name.clone())))),
+                    Value::Line(join(x.relaxes.iter().map(|p| self.relaxes_target(&p.name)))),
                 ));
             }
             if let Some((l, _)) = x.leaves {
@@ -955,6 +955,17 @@ impl<'a> Cx<'a> {
             });
         }
         toc.push(node);
+    }
+
+    /// What an exception names in `relaxes`: a rule, a regime, or a `prefix.*` pattern.
+    fn relaxes_target(&self, name: &str) -> Inline {
+        if self.rules.iter().any(|r| r.id.name == name) {
+            link(vec![code(name)], anchor("rule", name))
+        } else if self.regimes.iter().any(|g| g.name.name == name) {
+            link(vec![code(name), text(" (regime)")], anchor("regime", name))
+        } else {
+            code(name)
+        }
     }
 
     /// Who uses a list or predicate `name`: rules, exceptions and regimes through
@@ -1166,11 +1177,9 @@ impl<'a> Cx<'a> {
                 vec![
                     vec![code(f.path.text())],
                     vec![code(type_keyword(f.ty.0))],
-                    vec![text(
-                        f.description
-                            .as_ref()
-                            .map_or(String::new(), |d| d.value.clone()),
-                    )],
+                    f.description
+                        .as_ref()
+                        .map_or_else(Vec::new, |d| prose(&d.value)),
                     vec![code(self.location(f.path.span))],
                 ]
             })
@@ -1228,8 +1237,23 @@ fn citation(fields: &mut Vec<(String, Value)>, c: Option<&ast::Str>) {
 
 fn notes(fields: &mut Vec<(String, Value)>, notes: &[ast::Str]) {
     for n in notes {
-        fields.push(("Note".into(), Value::Line(vec![text(&n.value)])));
+        fields.push(("Note".into(), Value::Line(prose(&n.value))));
     }
+}
+
+/// Free text of a note: authors write names in backticks (`` `percent: 0` ``), as in
+/// the README, so paired backticks become code; an unpaired one stays as it is.
+fn prose(s: &str) -> Line {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len() % 2 == 0 {
+        return vec![text(s)];
+    }
+    parts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(i, p)| if i % 2 == 1 { code(*p) } else { text(*p) })
+        .collect()
 }
 
 fn period(e: Option<&ast::Effective>) -> Period {
