@@ -1245,7 +1245,7 @@ fn notes(fields: &mut Vec<(String, Value)>, notes: &[ast::Str]) {
 /// the README, so paired backticks become code; an unpaired one stays as it is.
 fn prose(s: &str) -> Line {
     let parts: Vec<&str> = s.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return vec![text(s)];
     }
     parts
