@@ -327,7 +327,19 @@ fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// The browser: `RULECHECK_CHROMIUM` if set, else `/usr/bin/chromium` or `chromium` on
+/// the `PATH`. Missing, the test fails and says how to install it: never a silent pass.
 fn chromium() -> PathBuf {
+    if let Some(p) = std::env::var_os("RULECHECK_CHROMIUM") {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "RULECHECK_CHROMIUM names `{}`, which does not exist: install Chromium with \
+             `.ci/setup` (or `apt-get install chromium`)",
+            p.display()
+        );
+        return p;
+    }
     let candidates = [PathBuf::from("/usr/bin/chromium")].into_iter().chain(
         std::env::var_os("PATH")
             .map(|p| {
