@@ -1700,3 +1700,38 @@ fn html(book: &Book) -> String {
     out.push_str("</main>\n</body>\n</html>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Inline, anchor, html_escape, md_code, md_escape, prose};
+
+    #[test]
+    fn markdown_escapes_markup_but_not_underscores_inside_words() {
+        assert_eq!(md_escape("license_required"), "license_required");
+        assert_eq!(md_escape("_stars_"), r"\_stars\_");
+        assert_eq!(md_escape("a <b> & [c] *d*"), r"a \<b> \& \[c\] \*d\*");
+        assert_eq!(md_escape("two\nlines"), "two lines");
+        assert_eq!(md_code("a`b"), "`` a`b ``");
+    }
+
+    #[test]
+    fn html_escapes_text_and_attributes() {
+        assert_eq!(
+            html_escape(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn anchors_are_valid_fragments() {
+        assert_eq!(anchor("rule", "eu.833.art12g"), "rule-eu.833.art12g");
+        assert_eq!(anchor("list", "a b#c"), "list-a-b-c");
+    }
+
+    #[test]
+    fn backticks_in_notes_become_code_when_paired() {
+        let line = prose("owners with `percent: 0` only");
+        assert!(matches!(&line[1], Inline::Code(c) if c == "percent: 0"));
+        assert_eq!(prose("one ` alone").len(), 1);
+    }
+}
