@@ -5,10 +5,12 @@
 //! [`eval`] (three-valued, with evidence) → [`verdict`] → [`render`] (text, JSON).
 //! Problems in rule files are reported by [`diagnostics`] (for people) and [`report`]
 //! (JSON, SARIF, GitHub Actions annotations).
+//! [`book`] writes a rule set as a linked rule book for reviewers (Markdown, HTML).
 #![forbid(unsafe_code)]
 
 pub mod ast;
 pub mod batch;
+pub mod book;
 pub mod check;
 pub mod compile;
 pub mod corpus;

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use include_dir::{Dir, include_dir};
 use sha2::{Digest as _, Sha256};
 
+use crate::ast;
 use crate::compile::RuleSet;
 use crate::diagnostics::{Code, Problem, Problems};
-use crate::source::SourceMap;
+use crate::source::{FileId, SourceMap};
 
 /// The rule files and list data shipped with rulecheck.
 static BUNDLED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/rules");
@@ -206,6 +207,41 @@ impl DigestBuilder {
 
 /// Loads, parses, checks and compiles a rule set.
 pub fn load(origin: &Origin) -> Result<(RuleSet, Vec<Problem>), Problems> {
+    let (sources, parsed, problems) = parse(origin)?;
+    crate::check::check(origin, sources, parsed, problems)
+}
+
+/// A rule set together with the syntax trees it was compiled from, for tools that show
+/// the rules as written (the rule book): compiling inlines predicates and drops the
+/// declarations' own structure, which the syntax keeps, with spans into `sources`.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The compiled rule set.
+    pub rules: RuleSet,
+    /// Every rule file's declarations, in the order the files were read.
+    pub files: Vec<ast::File>,
+    /// Warnings of the check.
+    pub warnings: Vec<Problem>,
+}
+
+/// Loads like [`load`], keeping the syntax trees.
+pub fn load_with_syntax(origin: &Origin) -> Result<Loaded, Problems> {
+    let (sources, parsed, problems) = parse(origin)?;
+    let files = parsed.iter().map(|(_, f)| f.clone()).collect();
+    let (rules, warnings) = crate::check::check(origin, sources, parsed, problems)?;
+    Ok(Loaded {
+        rules,
+        files,
+        warnings,
+    })
+}
+
+/// Rule files read and parsed, with the problems found so far.
+type Parsed = (SourceMap, Vec<(FileId, ast::File)>, Problems);
+
+/// Reads and parses every rule file; parse problems are collected, not returned early,
+/// so that the check reports its own with them.
+fn parse(origin: &Origin) -> Result<Parsed, Problems> {
     let files = origin.rule_files().map_err(Problems::from)?;
     if files.is_empty() {
         return Err(Problem::whole(
@@ -250,5 +286,5 @@ pub fn load(origin: &Origin) -> Result<(RuleSet, Vec<Problem>), Problems> {
             Err(ps) => problems.0.extend(ps),
         }
     }
-    crate::check::check(origin, sources, parsed, problems)
+    Ok((sources, parsed, problems))
 }

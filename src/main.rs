@@ -119,6 +119,19 @@ enum Command {
         #[arg(required = true, value_name = "SHIPMENTS")]
         shipments: Vec<PathBuf>,
     },
+    /// Write the rule book: every regime, rule, exception, list and predicate, linked.
+    ///
+    /// Exit status: 0 written, 11 the rules are invalid, 12 usage error.
+    Doc {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = rulecheck::book::Format::Md)]
+        format: rulecheck::book::Format,
+        /// Write the book to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Rule file or directory (default: the bundled rules).
+        rules: Option<PathBuf>,
+    },
     /// Parse and check rule files; report every problem found.
     ///
     /// Exit status: 0 no problems, 1 warnings only, 11 errors (the rules are invalid),
@@ -178,6 +191,7 @@ fn run(cli: Cli) -> ExitCode {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.command {
         Command::Check { path, format } => check(path, format, color),
+        Command::Doc { format, out, rules } => doc(format, out.as_deref(), rules, color),
         Command::Test {
             rules,
             filter,
@@ -239,6 +253,47 @@ fn run(cli: Cli) -> ExitCode {
                 std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
             });
             eval_all(&rs, opts, format, jobs, &shipments, color)
+        }
+    }
+}
+
+/// Writes the rule book to `out` or standard output.
+fn doc(
+    format: rulecheck::book::Format,
+    out: Option<&std::path::Path>,
+    rules: Option<PathBuf>,
+    color: bool,
+) -> ExitCode {
+    let origin = origin(rules);
+    let loaded = match load::load_with_syntax(&origin) {
+        Ok(l) => {
+            for w in &l.warnings {
+                print_problem(w, color);
+            }
+            l
+        }
+        Err(ps) => {
+            for p in &ps.0 {
+                print_problem(p, color);
+            }
+            eprintln!("{ps} in the rules: no rule book");
+            return ExitCode::from(EXIT_BAD_RULES);
+        }
+    };
+    let book = rulecheck::book::render(&loaded, &origin, format);
+    let written = match out {
+        Some(path) => std::fs::write(path, book)
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display())),
+        None => std::io::stdout()
+            .lock()
+            .write_all(book.as_bytes())
+            .map_err(|e| format!("cannot write the rule book: {e}")),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rulecheck: {e}");
+            ExitCode::from(EXIT_USAGE)
         }
     }
 }
