@@ -631,10 +631,10 @@ impl Builder<'_> {
                 notes(&mut fields, &r.notes);
                 match &r.scope {
                     Some(crate::ast::Scope::Everyone(s)) => {
-                        fields.push((s.start, Field::Plain(s.end)))
+                        fields.push((s.start, Field::Plain(s.end)));
                     }
                     Some(crate::ast::Scope::When(e)) => {
-                        fields.push((e.span().start, Field::Condition(e)))
+                        fields.push((e.span().start, Field::Condition(e)));
                     }
                     None => {}
                 }
@@ -922,7 +922,7 @@ fn set_start(s: &SetRef) -> usize {
     }
 }
 
-fn strs<'a, const N: usize>(fields: &mut Vec<(u32, Field<'a>)>, values: [&Option<Str>; N]) {
+fn strs<const N: usize>(fields: &mut Vec<(u32, Field<'_>)>, values: [&Option<Str>; N]) {
     for s in values.into_iter().flatten() {
         fields.push((s.span.start, Field::Plain(s.span.end)));
     }

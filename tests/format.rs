@@ -288,7 +288,7 @@ fn condition() -> impl Strategy<Value = Vec<String>> {
         Just("consignee.name == \"ООО «Ромашка» — \\\"q\\\"\""),
         Just("count i in items > 3"),
     ]
-    .prop_map(|s| tokens(s));
+    .prop_map(tokens);
     leaf.prop_recursive(5, 48, 4, |inner| {
         prop_oneof![
             (prop::collection::vec(inner.clone(), 2..5), prop::bool::ANY).prop_map(|(ops, or)| {
