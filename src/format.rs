@@ -725,14 +725,21 @@ impl Builder<'_> {
         let mut inner = Vec::new();
         for (_, f) in fields {
             inner.push(Doc::HardLine);
+            // A comment inside a value puts the rest of it under the value's first token.
+            self.take(&mut inner); // the field's keyword
+            let mut value = Vec::new();
             match f {
-                Field::Plain(end) => self.plain(*end as usize, false, &mut inner),
+                Field::Plain(end) => self.plain(*end as usize, true, &mut value),
                 Field::Condition(e) => {
-                    self.take(&mut inner); // `when` or `scope`
-                    inner.push(Doc::Space);
-                    self.expr(e, true, &mut inner);
+                    value.push(Doc::Space);
+                    self.expr(e, true, &mut value);
                 }
             }
+            if let Some(Doc::Space) = value.first() {
+                value.remove(0);
+                inner.push(Doc::Space);
+            }
+            inner.push(Doc::Align(value));
         }
         // Comments after the last field stay inside the block.
         let before_close = self.next;
