@@ -9,7 +9,7 @@
 //!
 //! Layout (see `docs/fmt.md`): one blank line between declarations (none between
 //! consecutive `fact` lines), fields one per line indented by two spaces in the order
-//! written, and conditions broken at their outermost `and`/`or` as the bundled rules
+//! written, inline lists filling their lines, and conditions broken at their outermost `and`/`or` as the bundled rules
 //! are: a top-level chain puts one operand per line with the operators right-aligned
 //! under the first operand, unless every operand is a bare name or call and the line
 //! fits in [`WIDTH`] columns; a chain inside parentheses or under another operator
@@ -477,13 +477,15 @@ fn print(doc: &Doc) -> String {
 /// Whether `docs`, flat, and what follows them up to the next line break fit in `room`.
 fn fits(room: usize, docs: &[Doc], rest: &[(usize, Mode, &Doc)]) -> bool {
     let mut room = room;
-    let mut local: Vec<(Mode, &Doc)> = docs.iter().rev().map(|d| (Mode::Flat, d)).collect();
+    // (mode, doc, whether it follows the group rather than being part of it)
+    let mut local: Vec<(Mode, &Doc, bool)> =
+        docs.iter().rev().map(|d| (Mode::Flat, d, false)).collect();
     let mut rest = rest.iter().rev();
     loop {
-        let (mode, d) = match local.pop() {
+        let (mode, d, after) = match local.pop() {
             Some(x) => x,
             None => match rest.next() {
-                Some(&(_, m, d)) => (m, d),
+                Some(&(_, m, d)) => (m, d, true),
                 None => return true,
             },
         };
@@ -496,20 +498,16 @@ fn fits(room: usize, docs: &[Doc], rest: &[(usize, Mode, &Doc)]) -> bool {
                 }
                 1
             }
-            Doc::HardLine | Doc::BlankLine => {
-                if mode == Mode::Break {
-                    return true;
-                }
-                return false;
-            }
-            Doc::Comment { .. } => return false,
+            Doc::HardLine | Doc::BlankLine => return mode == Mode::Break,
+            // A comment ends its line: what comes before it is all that must fit.
+            Doc::Comment { .. } => return after,
             Doc::Concat(v) | Doc::Align(v) | Doc::Indent(_, v) => {
-                local.extend(v.iter().rev().map(|d| (mode, d)));
+                local.extend(v.iter().rev().map(|d| (mode, d, after)));
                 0
             }
             Doc::Group { force, docs } => {
                 let m = if *force { Mode::Break } else { mode };
-                local.extend(docs.iter().rev().map(|d| (m, d)));
+                local.extend(docs.iter().rev().map(|d| (m, d, after)));
                 0
             }
         };
@@ -616,10 +614,39 @@ impl Builder<'_> {
             if space_first && !tight && !after_open {
                 out.push(Doc::Space);
             }
-            after_open = matches!(t, "(" | "[");
+            after_open = t == "(";
             space_first = true;
-            self.take(out);
+            if t == "[" {
+                self.inline_list(out);
+            } else {
+                self.take(out);
+            }
         }
+    }
+
+    /// Writes `[a, b, ...]`, filling lines: an entry that does not fit on the line goes
+    /// on the next, under the first entry.
+    fn inline_list(&mut self, out: &mut Vec<Doc>) {
+        self.expect("[", out);
+        let mut entries = Vec::new();
+        let mut first = true;
+        while self.tok().is_some() {
+            match self.tok_text() {
+                "]" => break,
+                "," => self.take(&mut entries),
+                _ if first => {
+                    first = false;
+                    self.take(&mut entries);
+                }
+                _ => {
+                    let mut entry = vec![Doc::Break { dedent: 0 }];
+                    self.take(&mut entry);
+                    entries.push(group(false, entry));
+                }
+            }
+        }
+        out.push(Doc::Align(entries));
+        self.expect("]", out);
     }
 
     fn decl(&mut self, d: &Decl, out: &mut Vec<Doc>) {

@@ -287,6 +287,7 @@ fn condition() -> impl Strategy<Value = Vec<String>> {
         Just("a_rather_long_fact_name.with_a_long_field_name > -1000.5"),
         Just("consignee.name == \"ООО «Ромашка» — \\\"q\\\"\""),
         Just("count i in items > 3"),
+        Just("x in [ AT , BE , BG , HR , CY , CZ , DK , EE , FI , FR , DE , GR , HU , IE , IT , LV , LT , LU , MT ]"),
     ]
     .prop_map(tokens);
     leaf.prop_recursive(5, 48, 4, |inner| {
