@@ -9,8 +9,8 @@
 //!
 //! Layout (see `docs/fmt.md`): one blank line between declarations (none between
 //! consecutive `fact` lines), fields one per line indented by two spaces in the order
-//! written, inline lists filling their lines, and conditions broken at their outermost `and`/`or` as the bundled rules
-//! are: a top-level chain puts one operand per line with the operators right-aligned
+//! written, inline lists filling their lines, and conditions broken at their outermost
+//! `and`/`or` as the bundled rules are: a top-level chain puts one operand per line with the operators right-aligned
 //! under the first operand, unless every operand is a bare name or call and the line
 //! fits in [`WIDTH`] columns; a chain inside parentheses or under another operator
 //! stays on one line when it fits, and otherwise continues at the column of its first

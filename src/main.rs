@@ -498,8 +498,19 @@ fn fmt(check: bool, diff: bool, paths: &[PathBuf], color: bool) -> ExitCode {
     }
     if stdin {
         let mut text = String::new();
-        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+        let limit = load::MAX_RULE_BYTES as u64 + 1;
+        if let Err(e) = std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin(), limit),
+            &mut text,
+        ) {
             eprintln!("rulecheck fmt: cannot read standard input: {e}");
+            return ExitCode::from(EXIT_BAD_RULES);
+        }
+        if text.len() > load::MAX_RULE_BYTES {
+            eprintln!(
+                "rulecheck fmt: standard input is more than the limit of {} bytes for a rule file",
+                load::MAX_RULE_BYTES
+            );
             return ExitCode::from(EXIT_BAD_RULES);
         }
         return match fmt_one("<stdin>", &text, mode, color) {
