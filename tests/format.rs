@@ -41,6 +41,36 @@ fn parse(text: &str) -> Option<rulecheck::ast::File> {
     rulecheck::parser::parse_file(id, map.file(id)).ok()
 }
 
+/// The comments of a rule source, found without the formatter's lexer: text from `#`
+/// outside a string to the end of the line.
+fn comments_of(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut in_string, mut escaped, mut comment): (bool, bool, Option<String>) =
+        (false, false, None);
+    for c in text.chars() {
+        if let Some(buf) = comment.as_mut() {
+            if c == '\n' {
+                out.push(comment.take().unwrap().trim_end().to_string());
+            } else {
+                buf.push(c);
+            }
+        } else if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c == '#' {
+            comment = Some("#".to_string());
+        }
+    }
+    out.extend(comment.map(|c| c.trim_end().to_string()));
+    out
+}
+
 /// Formatting `text` keeps its meaning (the tree, spans aside) and its comments, and
 /// formatting the result again changes nothing.
 fn assert_round_trip(name: &str, text: &str) {
@@ -58,6 +88,11 @@ fn assert_round_trip(name: &str, text: &str) {
         comment_texts(text),
         comment_texts(&once),
         "{name}: the comments changed:\n{once}"
+    );
+    assert_eq!(
+        comments_of(text),
+        comments_of(&once),
+        "{name}: the comments changed"
     );
     let twice = format_source(name, &once).unwrap();
     assert_eq!(once, twice, "{name}: formatting twice changes the layout");
