@@ -514,3 +514,34 @@ pub enum LiteralKind {
     /// `"text"`
     String,
 }
+
+/// The tree as text with every span and source offset left out: two files that differ
+/// only in layout and comments give the same text.
+#[must_use]
+pub fn without_spans(file: &File) -> String {
+    let debug = format!("{file:?}");
+    let mut out = String::with_capacity(debug.len());
+    let mut rest = debug.as_str();
+    loop {
+        let span = rest.find("Span { file: ");
+        let offsets = rest.find("offsets: [");
+        let (at, close) = match (span, offsets) {
+            (Some(s), Some(o)) if o < s => (o, ']'),
+            (Some(s), _) => (s, '}'),
+            (None, Some(o)) => (o, ']'),
+            (None, None) => break,
+        };
+        out.push_str(rest.get(..at).unwrap_or(""));
+        out.push('_');
+        let after = rest.get(at..).unwrap_or("");
+        match after.find(close) {
+            Some(end) => rest = after.get(end + 1..).unwrap_or(""),
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}

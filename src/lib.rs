@@ -18,6 +18,7 @@ pub mod diagnostics;
 pub mod diff;
 pub mod eval;
 pub mod facts;
+pub mod format;
 pub mod lists;
 pub mod load;
 pub mod parser;

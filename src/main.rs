@@ -132,6 +132,23 @@ enum Command {
         /// Rule file or directory (default: the bundled rules).
         rules: Option<PathBuf>,
     },
+    /// Format rule files in the canonical layout (see docs/fmt.md).
+    ///
+    /// Without a path, or with `-`, reads standard input and writes standard output.
+    /// Exit status: 0 formatted (or nothing to do), 1 with `--check` or `--diff` when a
+    /// file would change, 11 a file does not parse (it is left as it is), 12 usage error
+    /// (e.g. a path that does not exist).
+    Fmt {
+        /// Write nothing; list on stderr each file that would change.
+        #[arg(long)]
+        check: bool,
+        /// Write nothing; print a unified diff of what would change.
+        #[arg(long)]
+        diff: bool,
+        /// Rule files, or directories searched for `*.rules` files (`-`: standard input).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// Parse and check rule files; report every problem found.
     ///
     /// Exit status: 0 no problems, 1 warnings only, 11 errors (the rules are invalid),
@@ -192,6 +209,7 @@ fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check { path, format } => check(path, format, color),
         Command::Doc { format, out, rules } => doc(format, out.as_deref(), rules, color),
+        Command::Fmt { check, diff, paths } => fmt(check, diff, &paths, color),
         Command::Test {
             rules,
             filter,
@@ -534,6 +552,139 @@ fn load_rules(
         eprintln!("{ps} in the rules: {consequence}");
         ExitCode::from(EXIT_BAD_RULES)
     })
+}
+
+/// What `fmt` does with a file whose layout is not canonical.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FmtMode {
+    Write,
+    Check,
+    Diff,
+}
+
+/// `rulecheck fmt`: formats files in place, or standard input to standard output.
+fn fmt(check: bool, diff: bool, paths: &[PathBuf], color: bool) -> ExitCode {
+    let mode = if diff {
+        FmtMode::Diff
+    } else if check {
+        FmtMode::Check
+    } else {
+        FmtMode::Write
+    };
+    let stdin = paths.is_empty() || paths.iter().any(|p| p.as_os_str() == "-");
+    if stdin && paths.len() > 1 {
+        eprintln!("rulecheck fmt: `-` (standard input) cannot be given with other paths");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if stdin {
+        let mut text = String::new();
+        let limit = load::MAX_RULE_BYTES as u64 + 1;
+        if let Err(e) = std::io::Read::read_to_string(
+            &mut std::io::Read::take(std::io::stdin(), limit),
+            &mut text,
+        ) {
+            eprintln!("rulecheck fmt: cannot read standard input: {e}");
+            return ExitCode::from(EXIT_BAD_RULES);
+        }
+        if text.len() > load::MAX_RULE_BYTES {
+            eprintln!(
+                "rulecheck fmt: standard input is more than the limit of {} bytes for a rule file",
+                load::MAX_RULE_BYTES
+            );
+            return ExitCode::from(EXIT_BAD_RULES);
+        }
+        return match fmt_one("<stdin>", &text, mode, color) {
+            Ok(None) => {
+                if mode == FmtMode::Write {
+                    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+                }
+                ExitCode::SUCCESS
+            }
+            Ok(Some(formatted)) => {
+                if mode == FmtMode::Write {
+                    let _ = std::io::stdout().lock().write_all(formatted.as_bytes());
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(code) => code,
+        };
+    }
+    let files = match rulecheck::source::find_files(paths, &[load::RULE_EXTENSION], "rule file") {
+        Ok(f) => f,
+        Err(p) => {
+            print_problem(&p, color);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let (mut changed, mut bad) = (0usize, false);
+    for path in &files {
+        let name = path.display().to_string();
+        let text = match rulecheck::source::read_text(path, load::MAX_RULE_BYTES) {
+            Ok(t) => t,
+            Err(e) => {
+                let p = Problem::whole(
+                    Code::Io,
+                    Some(&name),
+                    format!("cannot read the rule file: {e}"),
+                )
+                .help(e.help());
+                print_problem(&p, color);
+                bad = true;
+                continue;
+            }
+        };
+        match fmt_one(&name, &text, mode, color) {
+            Ok(None) => {}
+            Ok(Some(formatted)) => {
+                changed += 1;
+                if mode == FmtMode::Write
+                    && let Err(e) = std::fs::write(path, formatted)
+                {
+                    eprintln!("rulecheck fmt: cannot write {name}: {e}");
+                    bad = true;
+                }
+            }
+            Err(_) => bad = true,
+        }
+    }
+    if bad {
+        ExitCode::from(EXIT_BAD_RULES)
+    } else if changed > 0 && mode != FmtMode::Write {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Formats one source: `Some(text)` when its layout changes (listed or shown as a diff
+/// in `--check` and `--diff` modes), `None` when it is already formatted.
+fn fmt_one(name: &str, text: &str, mode: FmtMode, color: bool) -> Result<Option<String>, ExitCode> {
+    let formatted = rulecheck::format::format_source(name, text).map_err(|problems| {
+        for p in &problems {
+            print_problem(p, color);
+        }
+        eprintln!("{name}: not formatted: it does not parse");
+        ExitCode::from(EXIT_BAD_RULES)
+    })?;
+    if formatted == text {
+        return Ok(None);
+    }
+    match mode {
+        FmtMode::Write => {}
+        FmtMode::Check => eprintln!("{name}"),
+        FmtMode::Diff => {
+            let diff = similar::TextDiff::from_lines(text, formatted.as_str());
+            let unified = diff
+                .unified_diff()
+                .context_radius(3)
+                .header(name, name)
+                .to_string();
+            let _ = std::io::stdout().lock().write_all(unified.as_bytes());
+        }
+    }
+    Ok(Some(formatted))
 }
 
 fn plural(n: usize) -> &'static str {
