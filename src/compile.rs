@@ -524,19 +524,31 @@ fn legal_form_index() -> &'static (HashSet<&'static str>, HashSet<&'static str>)
     })
 }
 
-/// The words of a name, upper case. Any character other than a letter or digit separates
-/// words, except that a dotted abbreviation of short parts is one word (`S.A.`, `K.K.`).
-fn name_words(name: &str) -> Vec<String> {
-    let mut out = Vec::new();
+/// The words of a name, upper case, written one after another into `buf` with their
+/// byte ranges in `words`. Any character other than a letter or digit separates words,
+/// except that a dotted abbreviation of short parts is one word (`S.A.`, `K.K.`). One
+/// buffer for all words: this runs for every name and alias of every list at startup.
+fn name_words(name: &str, buf: &mut String, words: &mut Vec<(usize, usize)>) {
+    let mut push = |buf: &mut String, parts: &mut dyn Iterator<Item = &str>| {
+        let start = buf.len();
+        for p in parts {
+            buf.extend(p.chars().flat_map(char::to_uppercase));
+        }
+        if buf.len() > start {
+            words.push((start, buf.len()));
+        }
+    };
     for raw in name.split(|c: char| !(c.is_alphanumeric() || c == '.')) {
-        let parts: Vec<&str> = raw.split('.').filter(|p| !p.is_empty()).collect();
-        if parts.len() > 1 && parts.iter().all(|p| p.chars().count() <= 2) {
-            out.push(parts.concat().to_uppercase());
+        let parts = || raw.split('.').filter(|p| !p.is_empty());
+        let abbreviation = parts().nth(1).is_some() && parts().all(|p| p.chars().nth(2).is_none());
+        if abbreviation {
+            push(buf, &mut parts());
         } else {
-            out.extend(parts.iter().map(|p| p.to_uppercase()));
+            for p in parts() {
+                push(buf, &mut std::iter::once(p));
+            }
         }
     }
-    out
 }
 
 /// Normalises a person or company name for matching: upper case, punctuation dropped,
@@ -545,36 +557,98 @@ fn name_words(name: &str) -> Vec<String> {
 /// OGRANICHENNOI OTVETSTVENNOSTYU NEOBIT`. A name made only of legal-form words keeps them.
 #[must_use]
 pub fn normalize_name(name: &str) -> String {
-    let words = name_words(name);
+    let mut buf = String::with_capacity(name.len() + 8);
+    let mut ranges = Vec::with_capacity(8);
+    name_words(name, &mut buf, &mut ranges);
+    let words: Vec<&str> = ranges
+        .iter()
+        .map(|&(a, b)| buf.get(a..b).unwrap_or_default())
+        .collect();
     let mut kept: Vec<&str> = Vec::with_capacity(words.len());
-    let mut rest: &[String] = &words;
+    let mut rest: &[&str] = &words;
     let (forms, phrase_starts) = legal_form_index();
     while let Some((first, tail)) = rest.split_first() {
         // Most words start no phrase: look the phrases up only for those that do.
-        let phrase = phrase_starts.contains(first.as_str()).then(|| {
+        let phrase = phrase_starts.contains(first).then(|| {
             LEGAL_FORM_PHRASES
                 .iter()
-                .find(|p| rest.len() >= p.len() && p.iter().zip(rest).all(|(a, b)| *a == b))
+                .find(|p| rest.len() >= p.len() && p.iter().zip(rest).all(|(a, b)| a == b))
         });
         if let Some(Some(p)) = phrase {
             rest = rest.get(p.len()..).unwrap_or_default();
         } else {
-            if !forms.contains(first.as_str()) {
+            if !forms.contains(first) {
                 kept.push(first);
             }
             rest = tail;
         }
     }
     if kept.is_empty() {
-        kept = words.iter().map(String::as_str).collect();
+        kept = words;
     }
     kept.sort_unstable();
     kept.join(" ")
 }
 
+/// True when a name has something to match on: [`normalize_name`] of it is not empty.
+#[must_use]
+pub fn is_name(name: &str) -> bool {
+    name.chars().any(char::is_alphanumeric)
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize_name;
+
+    /// The definition of a name's words, written plainly: what the one-buffer version in
+    /// `name_words` must give.
+    fn plain_words(name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for raw in name.split(|c: char| !(c.is_alphanumeric() || c == '.')) {
+            let parts: Vec<&str> = raw.split('.').filter(|p| !p.is_empty()).collect();
+            if parts.len() > 1 && parts.iter().all(|p| p.chars().count() <= 2) {
+                out.push(parts.concat().to_uppercase());
+            } else {
+                out.extend(parts.iter().map(|p| p.to_uppercase()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn name_words_agree_with_the_plain_definition_on_every_ofac_name() {
+        let mut names = vec![
+            "S.A. de C.V.".to_string(),
+            "K.K.".into(),
+            "Straße GmbH".into(),
+            "...".into(),
+            "A.B.CDE".into(),
+            "ǅemal".into(),
+        ];
+        for file in ["rules/data/ofac/sdn.csv", "rules/data/ofac/alt.csv"] {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_path(file)
+                .unwrap();
+            names.extend(reader.records().filter_map(|r| {
+                let r = r.ok()?;
+                Some(r.get(1).unwrap_or_default().to_string() + " " + r.get(3).unwrap_or_default())
+            }));
+        }
+        assert!(names.len() > 10_000, "{} names", names.len());
+        for name in &names {
+            let (mut buf, mut ranges) = (String::new(), Vec::new());
+            super::name_words(name, &mut buf, &mut ranges);
+            let words: Vec<&str> = ranges.iter().map(|&(a, b)| &buf[a..b]).collect();
+            assert_eq!(words, plain_words(name), "`{name}`");
+            assert_eq!(
+                super::is_name(name),
+                !normalize_name(name).is_empty(),
+                "`{name}`"
+            );
+        }
+    }
 
     fn same(a: &str, b: &str) {
         assert_eq!(normalize_name(a), normalize_name(b), "`{a}` and `{b}`");

@@ -455,7 +455,7 @@ pub fn canonical_key(kind: ListKind, key: &str) -> Result<String, String> {
         ListKind::Eccn => Eccn::parse(key).map(|e| e.to_string()),
         ListKind::Str => Ok(key.to_string()),
         ListKind::Entity => {
-            if normalize_name(key).is_empty() {
+            if !crate::compile::is_name(key) {
                 Err(format!("`{key}` is not a name"))
             } else {
                 Ok(key.to_string())
@@ -473,6 +473,15 @@ pub fn build_index(
     ids: &[Option<String>],
 ) -> SetIndex {
     let mut index = SetIndex::default();
+    let n = canonical.len();
+    match kind {
+        ListKind::Hs => index.hs.reserve(n),
+        ListKind::Entity => {
+            index.names.reserve(n);
+            index.exact.reserve(n);
+        }
+        _ => index.exact.reserve(n),
+    }
     for (i, key) in canonical.iter().enumerate() {
         match kind {
             ListKind::Hs => {
