@@ -37,8 +37,10 @@ pub enum Code {
     Recursion,
     /// A limit on size or depth was exceeded.
     Limit,
-    /// Invisible or confusable characters in rule source.
+    /// Invisible or confusable characters in rule source (now reported by a lint).
     Unicode,
+    /// A named lint (see `docs/lints/`).
+    Lint(crate::lint::Lint),
 }
 
 impl Code {
@@ -59,6 +61,7 @@ impl Code {
             Code::Recursion => "rulecheck::recursion",
             Code::Limit => "rulecheck::limit",
             Code::Unicode => "rulecheck::unicode",
+            Code::Lint(l) => l.code(),
         }
     }
 }

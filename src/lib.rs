@@ -3,6 +3,7 @@
 //! The pipeline, one module per stage: source text → [`parser`] (pest) → [`ast`] →
 //! [`check`] (names, types, facts) → [`compile`] (resolved, indexed rule set) →
 //! [`eval`] (three-valued, with evidence) → [`verdict`] → [`render`] (text, JSON).
+//! [`lint`] runs after `compile`, for `rulecheck check` only.
 #![forbid(unsafe_code)]
 
 pub mod ast;
@@ -14,6 +15,7 @@ pub mod diagnostics;
 pub mod diff;
 pub mod eval;
 pub mod facts;
+pub mod lint;
 pub mod lists;
 pub mod load;
 pub mod parser;

@@ -119,10 +119,25 @@ enum Command {
     /// Parse and check rule files; report every problem found.
     ///
     /// Exit status: 0 no errors (warnings may be printed), 11 errors.
+    #[command(visible_alias = "lint")]
     Check {
         /// Rule file or directory (default: the bundled rules).
         path: Option<PathBuf>,
     },
+}
+
+/// Appends the lints' problems to those of the check; lint errors fail it like others.
+fn with_lints(
+    (rs, mut problems): (rulecheck::compile::RuleSet, Vec<Problem>),
+) -> Result<(rulecheck::compile::RuleSet, Vec<Problem>), rulecheck::diagnostics::Problems> {
+    problems.extend(rulecheck::lint::lint(&rs).0);
+    let mut all = rulecheck::diagnostics::Problems(problems);
+    all.sort();
+    if all.has_errors() {
+        Err(all)
+    } else {
+        Ok((rs, all.0))
+    }
 }
 
 fn parse_date(s: &str) -> Result<Date, String> {
@@ -169,7 +184,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> ExitCode {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match cli.command {
-        Command::Check { path } => match load::load(&origin(path)) {
+        Command::Check { path } => match load::load(&origin(path)).and_then(with_lints) {
             Ok((rs, warnings)) => {
                 for w in &warnings {
                     print_problem(w, color);
