@@ -350,7 +350,7 @@ impl<'a> Lints<'a> {
                         format!(
                             "{what} `{}` can never apply: {} cannot {} hold",
                             id.name,
-                            parts.join(", "),
+                            join_and(&parts),
                             if parts.len() == 2 { "both" } else { "all" }
                         )
                     };
@@ -888,6 +888,14 @@ impl<'a> Lints<'a> {
                 problem: p,
             });
         }
+    }
+}
+
+/// `a`, `b` and `c`.
+fn join_and(parts: &[String]) -> String {
+    match parts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => parts.concat(),
     }
 }
 
