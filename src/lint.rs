@@ -784,7 +784,7 @@ impl<'a> Lints<'a> {
                     ),
                 }
                 .label("unusual entry")
-                .help("HS codes have 4, 6, 8 or 10 digits: check the code against the tariff");
+                .help(malformed_help(set.kind));
                 self.push(Lint::MalformedListEntry, l.span, p);
             }
         }
@@ -906,6 +906,15 @@ fn leaves_text(l: ast::Leaves) -> String {
     }
 }
 
+fn malformed_help(kind: ListKind) -> &'static str {
+    match kind {
+        ListKind::Country => {
+            "check how the shipments this list is matched against write the country"
+        }
+        _ => "HS codes have 4, 6, 8 or 10 digits: check the code against the tariff",
+    }
+}
+
 /// Why a valid entry of this kind is unlikely to be meant, if it is.
 fn malformed(kind: ListKind, key: &str) -> Option<String> {
     if kind == ListKind::Hs
@@ -916,6 +925,12 @@ fn malformed(kind: ListKind, key: &str) -> Option<String> {
             "has {} digits, and HS codes have 4, 6, 8 or 10",
             h.digits().len()
         ));
+    }
+    if kind == ListKind::Country && key == "XK" {
+        return Some(
+            "is a user-assigned code (Kosovo), not an ISO 3166-1 alpha-2 code: shipments from sources that do not use it will not match"
+                .into(),
+        );
     }
     None
 }

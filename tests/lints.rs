@@ -489,6 +489,12 @@ fn malformed_list_entry() {
         rule("a.b", "any i in items where i.hs_code in l")
     );
     silent(&lints_of(&src), Lint::MalformedListEntry);
+    let src = format!(
+        "{HEAD}list l {{ kind country entries [RS, XK] }}\n{}",
+        rule("a.b", "destination in l")
+    );
+    let p = fires(&lints_of(&src), Lint::MalformedListEntry, (2, 36));
+    assert!(p.message.contains("user-assigned"), "{}", p.message);
 }
 
 #[test]

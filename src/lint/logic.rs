@@ -677,7 +677,7 @@ fn lits_sat(lits: &[&Lit], anys: &[(usize, Key, Form)]) -> bool {
     }
     // A missing fact makes every test of its value unknown, never true.
     for m in &missing {
-        if present.iter().any(|p| p == m)
+        if present.iter().any(|p| m.covers(p))
             || lits.iter().any(|l| l.reads().iter().any(|k| m.covers(k)))
             || anys.iter().any(|(_, coll, _)| m.covers(coll))
         {
