@@ -1175,7 +1175,11 @@ fn suppressions(
             .collect();
         spans.sort_by_key(|s| s.start);
         for (start, end) in comments(text) {
-            let body = text.get(start + 1..end).unwrap_or("").trim();
+            let raw = text.get(start + 1..end).unwrap_or("");
+            // Offsets of the names are counted back from the end of the text, without a
+            // trailing `\r` or blanks.
+            let body_end = start + 1 + raw.trim_end().len();
+            let body = raw.trim();
             let Some(rest) = body.strip_prefix(SUPPRESSION_PREFIX) else {
                 continue;
             };
@@ -1201,7 +1205,7 @@ fn suppressions(
                 bad_syntax(bad, "`allow(` is not closed");
                 continue;
             };
-            let names_at = end - rest.len() + "allow(".len();
+            let names_at = body_end - rest.len() + "allow(".len();
             let (names, after) = (
                 args.get(..close).unwrap_or(""),
                 args.get(close + 1..).unwrap_or(""),

@@ -569,8 +569,9 @@ fn a_suppression_of_an_unknown_lint_is_an_error_with_the_closest_name() {
     ));
     let p = fires(&ps, Lint::UnknownLint, (2, 20));
     assert_eq!(p.help.as_deref(), Some("did you mean `missing_citation`?"));
+    // CRLF line ends and trailing blanks do not move the location.
     let ps = lints_of(&format!(
-        "{HEAD}# rulecheck: allow(missing-citation) -- not numbered yet\n{UNCITED}"
+        "{HEAD}# rulecheck: allow(missing-citation) -- not numbered yet  \r\n{UNCITED}"
     ));
     let p = fires(&ps, Lint::UnknownLint, (2, 20));
     assert_eq!(p.help.as_deref(), Some("did you mean `missing_citation`?"));
