@@ -372,6 +372,23 @@ impl<'a> Lints<'a> {
             self.push(Lint::ImpossibleCondition, owner, p);
             return;
         }
+        let mut dead = Vec::new();
+        dead_branches(expr, cond, &[], &mut dead);
+        for e in dead {
+            let p = problem(
+                Lint::ImpossibleCondition,
+                self.sources,
+                e.span(),
+                format!(
+                    "in {what} `{}`, `{}` never holds with the rest of the condition",
+                    id.name,
+                    text(e.span())
+                ),
+            )
+            .label("dead branch")
+            .help("this alternative of the `or` can never make the condition true: correct its values, or remove it");
+            self.push(Lint::ImpossibleCondition, owner, p);
+        }
         if logic::valid(cond) {
             let p = problem(
                 Lint::AlwaysTrue,
@@ -896,6 +913,42 @@ fn join_and(parts: &[String]) -> String {
     match parts.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => parts.concat(),
+    }
+}
+
+/// Alternatives of an `or` that cannot hold together with the tests that must hold
+/// beside them (`context`): such a branch never makes the condition true.
+fn dead_branches<'e>(
+    expr: &'e Expr,
+    cond: &Cond,
+    context: &[logic::Form],
+    out: &mut Vec<&'e Expr>,
+) {
+    match (expr, cond) {
+        (Expr::And(xs, _), Cond::And(cs)) if xs.len() == cs.len() => {
+            for (i, (x, c)) in xs.iter().zip(cs).enumerate() {
+                let mut inner: Vec<logic::Form> = context.to_vec();
+                inner.extend(
+                    cs.iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, c)| logic::Form::of(c, false)),
+                );
+                dead_branches(x, c, &inner, out);
+            }
+        }
+        (Expr::Or(xs, _), Cond::Or(cs)) if xs.len() == cs.len() => {
+            for (x, c) in xs.iter().zip(cs) {
+                let mut all = context.to_vec();
+                all.push(logic::Form::of(c, false));
+                if logic::satisfiable(&logic::Form::And(all)) {
+                    dead_branches(x, c, context, out);
+                } else {
+                    out.push(x);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

@@ -165,14 +165,6 @@ fn impossible_condition_empty_and_excluding_lists() {
     // Near miss: the lists share FR.
     let ps = lints_of(&format!(
         "{HEAD}{lists}{}",
-        rule(
-            "a.b",
-            "destination in eu and destination in [FR, RU] and destination in none_yet or destination == FR"
-        )
-    ));
-    silent(&ps, Lint::ImpossibleCondition);
-    let ps = lints_of(&format!(
-        "{HEAD}{lists}{}",
         rule("a.b", "destination in eu and destination in [FR, RU]")
     ));
     silent(&ps, Lint::ImpossibleCondition);
@@ -256,6 +248,31 @@ fn impossible_condition_hs_codes_quantifiers_and_presence() {
     let ps = lints_of(&format!(
         "{HEAD}{}",
         rule("a.b", "end_user is missing and consignee.country == RU")
+    ));
+    silent(&ps, Lint::ImpossibleCondition);
+}
+
+#[test]
+fn impossible_condition_dead_branch_of_an_or() {
+    let ps = lints_of(&format!(
+        "{HEAD}{}",
+        rule(
+            "a.b",
+            "destination == RU and (consignee.country == RU or destination == CN)"
+        )
+    ));
+    let p = fires(&ps, Lint::ImpossibleCondition, (6, 58));
+    assert!(
+        p.message.contains("`destination == CN` never holds"),
+        "{}",
+        p.message
+    );
+    let ps = lints_of(&format!(
+        "{HEAD}{}",
+        rule(
+            "a.b",
+            "destination == RU and (consignee.country == RU or destination == RU)"
+        )
     ));
     silent(&ps, Lint::ImpossibleCondition);
 }
