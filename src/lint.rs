@@ -551,7 +551,7 @@ impl<'a> Lints<'a> {
                 )
                 .label("shadowed")
                 .help(format!(
-                    "rule `{}` is at {loc}, in force whenever this one is and relaxed by no exception that leaves this one: remove one, or make the conditions differ",
+                    "rule `{}` is at {loc}, in force whenever this one is, and every exception to it relaxes this one too: remove one, or make the conditions differ",
                     rb.id
                 ));
                 self.push(Lint::ShadowedRule, ast_a.span, p);
@@ -787,7 +787,12 @@ impl<'a> Lints<'a> {
             }
             if let Some(why) = malformed(set.kind, &e.key) {
                 let here = self.data_location(origin);
-                let msg = format!("`{}` in list `{}` {why}", e.key, l.name.name);
+                // HS codes are shown dotted; the digits are what the file says.
+                let shown = HsCode::parse(&e.key)
+                    .ok()
+                    .filter(|_| set.kind == ListKind::Hs)
+                    .map_or_else(|| e.key.clone(), |h| h.digits().to_string());
+                let msg = format!("`{shown}` in list `{}` {why}", l.name.name);
                 let p = match &here {
                     Some((file, s, t)) => level(
                         Lint::MalformedListEntry,

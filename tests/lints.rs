@@ -773,3 +773,22 @@ fn rendered_lint_diagnostics() {
     }
     insta::assert_snapshot!(format!("{src}\n---\n{out}"));
 }
+
+#[test]
+fn rendered_lint_diagnostics_in_data_files_and_across_rules() {
+    let rules = format!(
+        "{HEAD}list l {{\n  kind hs_code\n  from \"codes.csv\"\n  source \"s\"\n  as_of 2024-01-01\n}}\n\
+         rule a.wide {{\n  regime r\n  citation \"c\"\n  effective from 2022-01-01\n  when any i in items where i.hs_code in l\n  verdict prohibited\n}}\n\
+         rule a.narrow {{\n  regime r\n  citation \"c\"\n  effective from 2023-01-01\n  when any i in items where i.hs_code in [8542.31]\n  verdict license_required\n}}\n"
+    );
+    let ps = lint_files(&[
+        ("t.rules", &rules),
+        ("codes.csv", "code,tier\n8542,1\n85423,2\n8542,1\n"),
+    ]);
+    let mut out = String::new();
+    for p in &ps {
+        out.push_str(&render_plain(p));
+        out.push('\n');
+    }
+    insta::assert_snapshot!(out);
+}
