@@ -492,11 +492,24 @@ impl<'a> Lints<'a> {
             .collect();
         let n = rs.rules.len();
         // A rule that can never apply implies anything: it is reported as impossible.
-        let possible: Vec<bool> = rs
+        // Each condition, and its negation with slots apart, built once for all pairs.
+        let holds: Vec<logic::Form> = rs
             .rules
             .iter()
-            .map(|r| logic::satisfiable(&logic::Form::of(&r.when, false)))
+            .map(|r| logic::Form::of(&r.when, false))
             .collect();
+        let fails: Vec<logic::Form> = rs
+            .rules
+            .iter()
+            .map(|r| logic::Form::of(&r.when, true).shift_slots(rs.slots))
+            .collect();
+        let implies = |a: usize, b: usize| match (holds.get(a), fails.get(b)) {
+            (Some(x), Some(y)) => {
+                !logic::satisfiable(&logic::Form::And(vec![x.clone(), y.clone()]))
+            }
+            _ => false,
+        };
+        let possible: Vec<bool> = holds.iter().map(logic::satisfiable).collect();
         let mut reported = HashSet::new();
         for a in 0..n {
             for b in 0..n {
@@ -522,14 +535,14 @@ impl<'a> Lints<'a> {
                 if !eb.is_subset(ea) || eb.iter().any(|x| reads_id.get(*x) == Some(&true)) {
                     continue;
                 }
-                if !logic::implies(&ra.when, &rb.when, rs.slots) {
+                if !implies(a, b) {
                     continue;
                 }
                 // Two equivalent rules: the later one is the redundant one.
                 let mutual = rb.verdict == ra.verdict
                     && ea == eb
                     && covers(ra.effective, rb.effective)
-                    && logic::implies(&rb.when, &ra.when, rs.slots);
+                    && implies(b, a);
                 if mutual && a < b {
                     continue;
                 }

@@ -553,16 +553,6 @@ pub fn valid(c: &Cond) -> bool {
     !satisfiable(&Form::of(c, true))
 }
 
-/// True when whenever `a` holds, `b` holds (proved; `false` when not known).
-#[must_use]
-pub fn implies(a: &Cond, b: &Cond, slots: usize) -> bool {
-    let f = Form::And(vec![
-        Form::of(a, false),
-        Form::of(b, true).shift_slots(slots),
-    ]);
-    !satisfiable(&f)
-}
-
 /// True when `a` and `b` can hold together (`false` only when proved disjoint).
 #[must_use]
 pub fn overlap(a: &Cond, b: &Cond, slots: usize) -> bool {
