@@ -33,9 +33,8 @@ pub fn check(
         digest.add(&f.name, &f.text);
     }
     let decls: Vec<Decl> = files.into_iter().flat_map(|(_, f)| f.decls).collect();
-    for (_, f) in sources.files() {
-        problems.0.extend(unicode_warnings(f));
-    }
+    // Data files are added to the map after the rule files.
+    let rule_files = sources.files().count();
 
     // Declared facts first: every condition is typed against them.
     let mut schema = Schema::default();
@@ -177,6 +176,7 @@ pub fn check(
             exceptions_by_rule,
             digest: digest.finish(),
             sources,
+            rule_files,
             slots,
         },
         problems.0,
@@ -798,19 +798,7 @@ impl Cx<'_> {
                 }
             },
         };
-        if r.citation.is_none() {
-            self.problems.push(
-                Problem::at(
-                    Code::Field,
-                    self.sources,
-                    r.id.span,
-                    format!("rule `{}` has no `citation`", r.id.name),
-                )
-                .label("cites nothing")
-                .help("add `citation \"...\"`: findings cite the article of law")
-                .warning(),
-            );
-        }
+        // A missing citation is the `missing_citation` lint.
         let verdict = r.verdict.map(|(v, _)| v);
         if verdict.is_none() {
             self.err(
@@ -1958,94 +1946,4 @@ fn type_keyword(t: ast::TypeName) -> &'static str {
         T::Item => "item",
         T::License => "license",
     }
-}
-
-/// Characters that change how text is displayed without being seen: bidirectional
-/// controls (the "Trojan Source" attack) and zero-width characters.
-fn invisible(c: char) -> Option<&'static str> {
-    match c {
-        '\u{202A}'..='\u{202E}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{200E}'
-        | '\u{200F}'
-        | '\u{061C}' => Some(
-            "a bidirectional control character, which can make the text read differently from how it is evaluated",
-        ),
-        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' => {
-            Some("an invisible character, which makes two names that look the same differ")
-        }
-        _ => None,
-    }
-}
-
-#[derive(PartialEq, Eq, Clone, Copy)]
-enum Script {
-    Latin,
-    Cyrillic,
-    Greek,
-}
-
-fn script(c: char) -> Option<Script> {
-    match c {
-        'A'..='Z' | 'a'..='z' | '\u{00C0}'..='\u{024F}' => Some(Script::Latin),
-        '\u{0400}'..='\u{04FF}' => Some(Script::Cyrillic),
-        '\u{0370}'..='\u{03FF}' => Some(Script::Greek),
-        _ => None,
-    }
-}
-
-/// Warnings for invisible characters anywhere in a rule file, and for words that mix
-/// Latin with Cyrillic or Greek letters (`АО` written with a Cyrillic `А`): such a name
-/// looks like one thing and matches another.
-fn unicode_warnings(f: &crate::source::SourceFile) -> Vec<Problem> {
-    let mut out = Vec::new();
-    let start = usize::from(f.text.starts_with('\u{FEFF}')) * 3;
-    for (i, c) in f.text.char_indices().skip_while(|(i, _)| *i < start) {
-        if let Some(what) = invisible(c) {
-            out.push(
-                Problem::in_file(
-                    Code::Unicode,
-                    f,
-                    i,
-                    i + c.len_utf8(),
-                    format!("U+{:04X} is {what}", c as u32),
-                )
-                .label("invisible character")
-                .help("delete it; rule files are reviewed as they read")
-                .warning(),
-            );
-        }
-    }
-    let (mut word_start, mut in_word) = (0, false);
-    let mut scripts: Vec<Script> = Vec::new();
-    for (i, c) in f
-        .text
-        .char_indices()
-        .chain(std::iter::once((f.text.len(), ' ')))
-    {
-        if c.is_alphanumeric() {
-            if !in_word {
-                word_start = i;
-                in_word = true;
-            }
-            if let Some(sc) = script(c)
-                && !scripts.contains(&sc)
-            {
-                scripts.push(sc);
-            }
-        } else {
-            if scripts.len() > 1 {
-                let word = &f.text[word_start..i];
-                out.push(
-                    Problem::in_file(Code::Unicode, f, word_start, i, format!("`{word}` mixes Latin with Cyrillic or Greek letters"))
-                        .label("mixed scripts")
-                        .help("letters that look alike are different characters: write the word in one script")
-                        .warning(),
-                );
-            }
-            scripts.clear();
-            in_word = false;
-        }
-    }
-    out
 }

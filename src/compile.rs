@@ -27,6 +27,8 @@ pub struct RuleSet {
     pub digest: String,
     /// The rule files, for locations in output.
     pub sources: SourceMap,
+    /// The first `rule_files` files of `sources` are rule files; the rest are data files.
+    pub rule_files: usize,
     /// Number of variable slots an evaluation needs.
     pub slots: usize,
 }

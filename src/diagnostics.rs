@@ -37,8 +37,10 @@ pub enum Code {
     Recursion,
     /// A limit on size or depth was exceeded.
     Limit,
-    /// Invisible or confusable characters in rule source.
+    /// Invisible or confusable characters in rule source (now reported by a lint).
     Unicode,
+    /// A named lint (see `docs/lints/`).
+    Lint(crate::lint::Lint),
 }
 
 impl Code {
@@ -59,6 +61,7 @@ impl Code {
             Code::Recursion => "rulecheck::recursion",
             Code::Limit => "rulecheck::limit",
             Code::Unicode => "rulecheck::unicode",
+            Code::Lint(l) => l.code(),
         }
     }
 
@@ -79,13 +82,15 @@ impl Code {
             Code::Recursion => "a predicate that uses itself",
             Code::Limit => "a limit on size or depth was exceeded",
             Code::Unicode => "invisible or confusable characters in rule source",
+            Code::Lint(l) => l.summary(),
         }
     }
 
     /// The address of the page that documents this code, if it has one.
     ///
     /// This is the hook for doc pages: machine-readable reports (SARIF's `helpUri`)
-    /// link to whatever it returns. No current code has a page of its own yet.
+    /// link to whatever it returns. Lints have pages (`docs/lints/`), but in the source
+    /// tree only: there is no published address to link to yet.
     #[must_use]
     pub fn doc_url(self) -> Option<String> {
         match self {
@@ -101,7 +106,8 @@ impl Code {
             | Code::Io
             | Code::Recursion
             | Code::Limit
-            | Code::Unicode => None,
+            | Code::Unicode
+            | Code::Lint(_) => None,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! Problems in rule files are reported by [`diagnostics`] (for people) and [`report`]
 //! (JSON, SARIF, GitHub Actions annotations).
 //! [`book`] writes a rule set as a linked rule book for reviewers (Markdown, HTML).
+//! [`lint`] runs after `compile`, for `rulecheck check` only.
 #![forbid(unsafe_code)]
 
 pub mod ast;
@@ -19,6 +20,7 @@ pub mod diff;
 pub mod eval;
 pub mod facts;
 pub mod format;
+pub mod lint;
 pub mod lists;
 pub mod load;
 pub mod parser;

@@ -151,8 +151,11 @@ enum Command {
     },
     /// Parse and check rule files; report every problem found.
     ///
+    /// Runs the named lints too (docs/lints/).
+    ///
     /// Exit status: 0 no problems, 1 warnings only, 11 errors (the rules are invalid),
     /// 12 usage error. The summary line is on standard error in every format.
+    #[command(visible_alias = "lint")]
     Check {
         /// Rule file or directory (default: the bundled rules).
         path: Option<PathBuf>,
@@ -161,6 +164,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
         format: ReportFormat,
     },
+}
+
+/// Appends the lints' problems to those of the check; lint errors fail it like others.
+fn with_lints(
+    (rs, mut problems): (rulecheck::compile::RuleSet, Vec<Problem>),
+) -> Result<(rulecheck::compile::RuleSet, Vec<Problem>), rulecheck::diagnostics::Problems> {
+    problems.extend(rulecheck::lint::lint(&rs).0);
+    let mut all = rulecheck::diagnostics::Problems(problems);
+    all.sort();
+    if all.has_errors() {
+        Err(all)
+    } else {
+        Ok((rs, all.0))
+    }
 }
 
 fn parse_date(s: &str) -> Result<Date, String> {
@@ -500,7 +517,7 @@ fn count_lines(path: &std::path::Path) -> std::io::Result<u64> {
 
 /// `rulecheck check`: every problem in the chosen format, the summary on standard error.
 fn check(path: Option<PathBuf>, format: ReportFormat, color: bool) -> ExitCode {
-    let (problems, summary) = match load::load(&origin(path)) {
+    let (problems, summary) = match load::load(&origin(path)).and_then(with_lints) {
         Ok((rs, warnings)) => {
             let summary = format!(
                 "checked {} rule{}, {} exception{}, {} list{}: no errors{}",

@@ -1,15 +1,23 @@
-//! Hostile rule source: invisible and confusable characters are warned about, durations
+//! Hostile rule source: invisible and confusable characters are warned about (by the
+//! `suspicious_unicode` lint of `rulecheck check`), durations
 //! that would leave the calendar are refused, and the bundled rules are clean of both.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a failed unwrap is a failed test
 
 use rulecheck::diagnostics::{Code, Problem};
+use rulecheck::lint::{Lint, lint};
 use rulecheck::load::{Origin, load};
 
+/// The warnings of `rulecheck check`: the checker's and the lints'.
 fn check(text: &str) -> Result<Vec<Problem>, Vec<Problem>> {
     load(&Origin::Memory(vec![("t.rules".into(), text.into())]))
-        .map(|(_, warnings)| warnings)
+        .map(|(rs, mut warnings)| {
+            warnings.extend(lint(&rs).0);
+            warnings
+        })
         .map_err(|p| p.0)
 }
+
+const UNICODE: Code = Code::Lint(Lint::SuspiciousUnicode);
 
 const HEAD: &str = "regime r { title \"t\" scope everyone }\n";
 
@@ -20,7 +28,7 @@ fn bidirectional_controls_are_warned_about_where_they_are() {
     );
     let w = check(&text).unwrap();
     assert_eq!(w.len(), 1, "{w:?}");
-    assert_eq!(w[0].code, Code::Unicode);
+    assert_eq!(w[0].code, UNICODE);
     assert!(!w[0].is_error());
     assert!(
         w[0].message.contains("U+202E") && w[0].message.contains("bidirectional"),
@@ -54,11 +62,9 @@ fn zero_width_and_mixed_script_names_are_warned_about() {
 
 #[test]
 fn the_bundled_rules_have_no_such_characters() {
-    let (_, warnings) = load(&Origin::Bundled).unwrap();
-    assert!(
-        warnings.iter().all(|w| w.code != Code::Unicode),
-        "{warnings:?}"
-    );
+    let (rs, mut warnings) = load(&Origin::Bundled).unwrap();
+    warnings.extend(lint(&rs).0);
+    assert!(warnings.iter().all(|w| w.code != UNICODE), "{warnings:?}");
 }
 
 #[test]
