@@ -1,7 +1,7 @@
 //! The compiled rule set: names resolved, fact paths turned into field steps, lists
 //! turned into indexed sets. Evaluation runs on this form only.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 use std::sync::OnceLock;
 
@@ -375,16 +375,18 @@ pub struct Entry {
     pub origin: Option<String>,
 }
 
-/// Lookup structures built once at load.
+/// Lookup structures built once at load. The keys come from the rule set's own data,
+/// never from shipments, so a fast hash without flooding protection is safe: shipments
+/// only look keys up.
 #[derive(Debug, Default)]
 pub struct SetIndex {
     /// Exact keys (countries, ECCNs, strings, entity ids) → entry.
-    pub exact: HashMap<Box<str>, usize>,
+    pub exact: FxHashMap<Box<str>, usize>,
     /// HS digits → entry; looked up by every prefix of a code.
-    pub hs: HashMap<Box<str>, usize>,
+    pub hs: FxHashMap<Box<str>, usize>,
     /// Normalised entity names and aliases → a name match: the index of the entry whose
     /// own name it is, or `entries.len() + k` for `aliases[k]` (see [`ListSet::find_name`]).
-    pub names: HashMap<Box<str>, usize>,
+    pub names: FxHashMap<Box<str>, usize>,
     /// Aliases of entity entries, as written: the entry each belongs to, and the alias.
     pub aliases: Vec<(usize, Box<str>)>,
 }
@@ -513,8 +515,8 @@ const LEGAL_FORM_PHRASES: &[&[&str]] = &[
 
 /// The legal forms, and the first words of the phrases, as sets built once: names are
 /// normalised for every list entry and alias at load and for every party screened.
-fn legal_form_index() -> &'static (HashSet<&'static str>, HashSet<&'static str>) {
-    static INDEX: OnceLock<(HashSet<&'static str>, HashSet<&'static str>)> = OnceLock::new();
+fn legal_form_index() -> &'static (FxHashSet<&'static str>, FxHashSet<&'static str>) {
+    static INDEX: OnceLock<(FxHashSet<&'static str>, FxHashSet<&'static str>)> = OnceLock::new();
     INDEX.get_or_init(|| {
         (
             LEGAL_FORMS.iter().copied().collect(),
@@ -534,7 +536,16 @@ fn name_words(name: &str, buf: &mut String, words: &mut Vec<(usize, usize)>) {
     let mut push = |buf: &mut String, parts: &mut dyn Iterator<Item = &str>| {
         let start = buf.len();
         for p in parts {
-            buf.extend(p.chars().flat_map(char::to_uppercase));
+            if p.is_ascii() {
+                // Most list names are ASCII: no case tables to consult.
+                let at = buf.len();
+                buf.push_str(p);
+                if let Some(word) = buf.get_mut(at..) {
+                    word.make_ascii_uppercase();
+                }
+            } else {
+                buf.extend(p.chars().flat_map(char::to_uppercase));
+            }
         }
         if buf.len() > start {
             words.push((start, buf.len()));

@@ -211,30 +211,34 @@ fn without_eof_mark(text: &str) -> &str {
     text.trim_end_matches(['\u{1a}', '\r', '\n'])
 }
 
-/// The rows of an OFAC CSV file (no header, `-0-` nulls, end-of-file mark), each with
-/// its byte range and 1-based line for diagnostics.
-fn ofac_rows(
+/// Calls `row` with each row of an OFAC CSV file (no header, `-0-` nulls, end-of-file
+/// mark), its byte range and 1-based line for diagnostics. One record is reused for
+/// every row: the SDN list and its aliases have tens of thousands of rows.
+fn each_ofac_row(
     file: &SourceFile,
-) -> impl Iterator<Item = Result<(csv::StringRecord, (usize, usize), u64), Vec<Problem>>> + '_ {
-    csv::ReaderBuilder::new()
+    mut row: impl FnMut(&csv::StringRecord, (usize, usize), u64) -> Result<(), Vec<Problem>>,
+) -> Result<(), Vec<Problem>> {
+    let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(without_eof_mark(&file.text).as_bytes())
-        .into_records()
-        .map(move |rec| {
-            let rec = rec.map_err(|e| vec![csv_problem(file, 0, &e)])?;
-            let pos = rec
-                .position()
-                .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
-            let line = rec.position().map_or(0, csv::Position::line);
-            Ok((rec, (pos, line_end(&file.text, pos)), line))
-        })
+        .from_reader(without_eof_mark(&file.text).as_bytes());
+    let mut rec = csv::StringRecord::new();
+    while reader
+        .read_record(&mut rec)
+        .map_err(|e| vec![csv_problem(file, 0, &e)])?
+    {
+        let pos = rec
+            .position()
+            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
+        let line = rec.position().map_or(0, csv::Position::line);
+        row(&rec, (pos, line_end(&file.text, pos)), line)?;
+    }
+    Ok(())
 }
 
 fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
     let mut out = Vec::new();
-    for row in ofac_rows(file) {
-        let (rec, at, line) = row?;
+    each_ofac_row(file, |rec, at, line| {
         if rec.len() != 12 {
             return Err(vec![
                 Problem::in_file(Code::DataFile, file, at.0, at.1, format!("an OFAC SDN row has 12 fields, this one has {}", rec.len()))
@@ -287,7 +291,8 @@ fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
             origin: format!("{}:{line}", file.name),
             at,
         });
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -429,21 +434,27 @@ pub type AliasRow = (String, String, (usize, usize));
 /// Reads an OFAC `alt.csv` alias file.
 pub fn read_ofac_aliases(file: &SourceFile) -> Result<Vec<AliasRow>, Vec<Problem>> {
     let mut out = Vec::new();
-    for row in ofac_rows(file) {
-        let (rec, at, _) = row?;
+    each_ofac_row(file, |rec, at, _| {
         match (
             rec.get(0).and_then(ofac_field),
             rec.get(3).and_then(ofac_field),
         ) {
-            (Some(id), Some(name)) => out.push((id.to_string(), name.to_string(), at)),
-            _ => {
-                return Err(vec![
-                    Problem::in_file(Code::DataFile, file, at.0, at.1, "an OFAC alias row needs ent_num (1st field) and the alias name (4th field)")
-                        .label("this row"),
-                ]);
+            (Some(id), Some(name)) => {
+                out.push((id.to_string(), name.to_string(), at));
+                Ok(())
             }
+            _ => Err(vec![
+                Problem::in_file(
+                    Code::DataFile,
+                    file,
+                    at.0,
+                    at.1,
+                    "an OFAC alias row needs ent_num (1st field) and the alias name (4th field)",
+                )
+                .label("this row"),
+            ]),
         }
-    }
+    })?;
     Ok(out)
 }
 
@@ -482,13 +493,20 @@ pub fn build_index(
         }
         _ => index.exact.reserve(n),
     }
+    let names = if kind == ListKind::Entity {
+        normalize_names(canonical)
+    } else {
+        Vec::new()
+    };
     for (i, key) in canonical.iter().enumerate() {
         match kind {
             ListKind::Hs => {
                 index.hs.entry(key.as_str().into()).or_insert(i);
             }
             ListKind::Entity => {
-                index.names.entry(normalize_name(key).into()).or_insert(i);
+                if let Some(name) = names.get(i) {
+                    index.names.entry(name.as_str().into()).or_insert(i);
+                }
                 if let Some(Some(id)) = ids.get(i) {
                     index.exact.entry(id.as_str().into()).or_insert(i);
                 }
@@ -507,14 +525,52 @@ pub fn build_index(
 /// the same as a name already indexed adds nothing.
 pub fn add_aliases(set: &mut ListSet, aliases: &[(usize, String)]) {
     let base = set.entries.len();
-    for (entry, alias) in aliases {
+    let names = normalize_names(
+        aliases
+            .iter()
+            .map(|(_, a)| a)
+            .collect::<Vec<_>>()
+            .as_slice(),
+    );
+    for ((entry, alias), name) in aliases.iter().zip(names) {
         if let std::collections::hash_map::Entry::Vacant(v) =
-            set.index.names.entry(normalize_name(alias).into())
+            set.index.names.entry(name.into_boxed_str())
         {
             v.insert(base + set.index.aliases.len());
             set.index.aliases.push((*entry, alias.as_str().into()));
         }
     }
+}
+
+/// Lists of fewer names than this are normalised on one thread.
+const PARALLEL_NAMES: usize = 4096;
+
+/// The normalised form of each name, in order. A sanctions list has tens of thousands of
+/// names and aliases, and normalising them is most of the time it takes to start: large
+/// lists are split over the cores.
+fn normalize_names<S: AsRef<str> + Sync>(names: &[S]) -> Vec<String> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if names.len() < PARALLEL_NAMES || cores < 2 {
+        return names.iter().map(|n| normalize_name(n.as_ref())).collect();
+    }
+    let chunk = names.len().div_ceil(cores);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = names
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|n| normalize_name(n.as_ref()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            // A panic in a worker is a bug in normalize_name: pass it on.
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 #[cfg(test)]

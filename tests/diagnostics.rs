@@ -807,7 +807,7 @@ fn unterminated_string_says_it_is_not_closed() {
 
 #[test]
 fn rule_file_with_bom_and_crlf_is_accepted() {
-    let src = "# EU rules\nregime eu_russia {\n  title \"EU\"\n  scope everyone\n}\n\nrule eu.a {\n  regime eu_russia\n  citation \"Art. 2\"\n  when destination == RU\n  verdict prohibited\n}\n";
+    let src = "# EU rules\nregime eu_russia {\n  title \"EU\"\n  scope everyone\n}\n\nrule eu.a {\n  regime eu_russia\n  citation \"Art. 2\"\n  effective from 2022-02-25\n  when destination == RU\n  verdict prohibited\n}\n";
     let dir = tempfile::tempdir().unwrap();
     let path = write(
         dir.path(),
@@ -821,7 +821,7 @@ fn rule_file_with_bom_and_crlf_is_accepted() {
 #[test]
 fn long_condition_chains_do_not_crash() {
     let dir = tempfile::tempdir().unwrap();
-    let head = "regime r { title \"t\" scope everyone }\nrule a.b { regime r citation \"c\" verdict review\n  when ";
+    let head = "regime r { title \"t\" scope everyone }\nrule a.b { regime r citation \"c\" effective from 2024-01-01 verdict review\n  when ";
     let or_chain = vec!["destination == RU"; 1_000].join("\n    or ");
     let not_chain = format!("{}destination == RU", "not ".repeat(1_000));
     for (name, cond) in [("or-chain.rules", or_chain), ("not-chain.rules", not_chain)] {

@@ -666,7 +666,7 @@ fn lint_is_check_under_another_name() {
             "{err}"
         );
     }
-    // Warnings only: the check succeeds.
+    // Warnings only: no errors, and the exit status says there were warnings.
     std::fs::write(&f, format!("{HEAD}{UNCITED}")).unwrap();
     let out = Command::cargo_bin("rulecheck")
         .unwrap()
@@ -674,7 +674,7 @@ fn lint_is_check_under_another_name() {
         .arg(&f)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8(out.stderr)
             .unwrap()

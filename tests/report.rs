@@ -22,8 +22,9 @@ fn rulecheck() -> Command {
 const REGIME: &str = "regime r { title \"t\" scope everyone }\n";
 /// A right-to-left override in a citation: a warning at line 2, column 37.
 const WARNING_RULE: &str = "rule a.b { regime r citation \"Art. 2\u{202E}\" effective from 2020-01-01 when destination == RU verdict review }\n";
-/// A regime that nothing defines: an error at line 2, column 19.
-const ERROR_RULE: &str = "# a rule with an error\nrule a.c { regime nope citation \"c\" effective from 2020-01-01 when destination == RU verdict review }\n";
+/// A condition that can never hold: an error of the lints, which run once the rules
+/// check, so that the warning above is reported beside it.
+const ERROR_RULE: &str = "# a rule with an error\nrule a.c { regime r citation \"c\" effective from 2020-01-01 when destination == RU and destination == CN verdict review }\n";
 const CLEAN_RULE: &str = "rule a.d { regime r citation \"Art. 3\" effective from 2020-01-01 when destination == RU verdict review }\n";
 
 /// A temporary directory with `rules/` holding the given files.
@@ -128,9 +129,9 @@ fn human_is_the_default_and_goes_to_stderr() {
     assert_eq!(stderr(&default), stderr(&human));
     let err = stderr(&default);
     for shown in [
-        "rulecheck::unicode",
-        "rulecheck::undefined",
-        "rules/b.rules:2:19",
+        "rulecheck::lint::suspicious_unicode",
+        "rulecheck::lint::impossible_condition",
+        "rules/b.rules:2:65",
         "1 error",
     ] {
         assert!(err.contains(shown), "{shown} not in:\n{err}");
@@ -166,7 +167,7 @@ fn json_has_every_problem_with_its_place_and_the_counts() {
     assert_eq!(doc["warnings"], 1);
 
     let warning = &diagnostics[0];
-    assert_eq!(warning["code"], "rulecheck::unicode");
+    assert_eq!(warning["code"], "rulecheck::lint::suspicious_unicode");
     assert_eq!(warning["severity"], "warning");
     assert_eq!(warning["file"], "rules/a.rules");
     assert_eq!(
@@ -183,7 +184,7 @@ fn json_has_every_problem_with_its_place_and_the_counts() {
     assert!(warning["help"].is_string());
 
     let error = &diagnostics[1];
-    assert_eq!(error["code"], "rulecheck::undefined");
+    assert_eq!(error["code"], "rulecheck::lint::impossible_condition");
     assert_eq!(error["severity"], "error");
     assert_eq!(error["file"], "rules/b.rules");
     assert_eq!(
@@ -193,7 +194,7 @@ fn json_has_every_problem_with_its_place_and_the_counts() {
             &error["end_line"],
             &error["end_column"]
         ),
-        (&json!(2), &json!(19), &json!(2), &json!(23))
+        (&json!(2), &json!(65), &json!(2), &json!(82))
     );
 }
 
@@ -251,17 +252,23 @@ fn sarif_is_valid_and_locates_each_problem() {
     assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
     let rules = driver["rules"].as_array().unwrap();
     let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["rulecheck::unicode", "rulecheck::undefined"]);
+    assert_eq!(
+        ids,
+        [
+            "rulecheck::lint::suspicious_unicode",
+            "rulecheck::lint::impossible_condition"
+        ]
+    );
     assert_eq!(
         rules[0]["shortDescription"]["text"],
-        Code::Unicode.summary()
+        Code::Lint(rulecheck::lint::Lint::SuspiciousUnicode).summary()
     );
     assert!(rules.iter().all(|r| r.get("helpUri").is_none()));
 
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     let warning = &results[0];
-    assert_eq!(warning["ruleId"], "rulecheck::unicode");
+    assert_eq!(warning["ruleId"], "rulecheck::lint::suspicious_unicode");
     assert_eq!(warning["ruleIndex"], 0);
     assert_eq!(warning["level"], "warning");
     let text = warning["message"]["text"].as_str().unwrap();
@@ -278,14 +285,14 @@ fn sarif_is_valid_and_locates_each_problem() {
     );
 
     let error = &results[1];
-    assert_eq!(error["ruleId"], "rulecheck::undefined");
+    assert_eq!(error["ruleId"], "rulecheck::lint::impossible_condition");
     assert_eq!(error["ruleIndex"], 1);
     assert_eq!(error["level"], "error");
     let location = &error["locations"][0]["physicalLocation"];
     assert_eq!(location["artifactLocation"]["uri"], "rules/b.rules");
     assert_eq!(location["region"]["startLine"], 2);
-    assert_eq!(location["region"]["startColumn"], 19);
-    assert_eq!(location["region"]["endColumn"], 23);
+    assert_eq!(location["region"]["startColumn"], 65);
+    assert_eq!(location["region"]["endColumn"], 82);
 }
 
 #[test]
@@ -402,8 +409,8 @@ fn github_commands_are_exactly_as_expected() {
     let out = check_in(dir.path(), &["--format", "github", "rules"]);
     assert_eq!(
         stdout(&out),
-        "::warning file=rules/a.rules,line=2,col=37,endLine=2,endColumn=38,title=rulecheck%3A%3Aunicode::U+202E is a bidirectional control character, which can make the text read differently from how it is evaluated%0Ahelp: delete it; rule files are reviewed as they read\n\
-         ::error file=rules/b.rules,line=2,col=19,endLine=2,endColumn=23,title=rulecheck%3A%3Aundefined::no regime named `nope`%0Ahelp: the regimes are: r\n"
+        "::warning file=rules/a.rules,line=2,col=37,endLine=2,endColumn=38,title=rulecheck%3A%3Alint%3A%3Asuspicious_unicode::U+202E is a bidirectional control character, which can make the text read differently from how it is evaluated%0Ahelp: delete it; rule files are reviewed as they read\n\
+         ::error file=rules/b.rules,line=2,col=65,endLine=2,endColumn=82,title=rulecheck%3A%3Alint%3A%3Aimpossible_condition::rule `a.c` can never apply: `destination == RU` and `destination == CN` cannot both hold%0Ahelp: the tests exclude each other for every shipment: correct the values, or the `and` that should be `or`\n"
     );
 }
 
