@@ -38,6 +38,15 @@ impl Summary {
     pub fn worst(&self) -> Option<Verdict> {
         self.verdicts.keys().max().copied()
     }
+
+    /// Counts one record: its verdict, or an error.
+    fn count(&mut self, verdict: Option<Verdict>) {
+        self.records += 1;
+        match verdict {
+            Some(v) => *self.verdicts.entry(v).or_default() += 1,
+            None => self.errors += 1,
+        }
+    }
 }
 
 /// An error record: which line, and what was wrong with it.
@@ -131,6 +140,27 @@ pub fn run(
     })
 }
 
+/// The output of one input line, or `None` for a blank line, which is not a record.
+fn record(
+    rules: &RuleSet,
+    opts: Options,
+    source: &str,
+    line_no: usize,
+    line: &str,
+) -> Option<Done> {
+    let t = line.trim_end_matches(['\n', '\r']);
+    // Blank lines separate nothing in JSON Lines: they are not records.
+    if t.trim().is_empty() {
+        return None;
+    }
+    let t = if line_no == 1 {
+        t.trim_start_matches('\u{feff}')
+    } else {
+        t
+    };
+    Some(one(rules, opts, source, line_no, t))
+}
+
 fn read_batches(
     mut input: impl BufRead,
     tokens: &Receiver<()>,
@@ -212,18 +242,7 @@ fn work(
         let results = lines
             .iter()
             .enumerate()
-            .filter_map(|(i, l)| {
-                let t = l.trim_end_matches(['\n', '\r']);
-                // Blank lines separate nothing in JSON Lines: they are not records.
-                (!t.trim().is_empty()).then(|| {
-                    let t = if first + i == 1 {
-                        t.trim_start_matches('\u{feff}')
-                    } else {
-                        t
-                    };
-                    one(rules, opts, source, first + i, t)
-                })
-            })
+            .filter_map(|(i, l)| record(rules, opts, source, first + i, l))
             .collect();
         if done.send((seq, results)).is_err() {
             return;
@@ -246,11 +265,7 @@ fn write_in_order(
             for d in batch {
                 out.write_all(d.json.as_bytes())?;
                 out.write_all(b"\n")?;
-                summary.records += 1;
-                match d.verdict {
-                    Some(v) => *summary.verdicts.entry(v).or_default() += 1,
-                    None => summary.errors += 1,
-                }
+                summary.count(d.verdict);
             }
             next += 1;
             // The batch is out: the reader may read another.

@@ -793,7 +793,7 @@ impl Shipment {
         // hashed in one call: the serializer writes in small pieces, and feeding those
         // to the hash one by one costs more than the hashing.
         let mut canonical = Vec::with_capacity(1024);
-        serde_json::to_writer(&mut canonical, self)
+        crate::canonical::write(&mut canonical, self)
             .expect("a checked shipment has a canonical JSON form");
         format!("sha256:{:x}", Sha256::digest(&canonical))
     }

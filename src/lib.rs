@@ -12,6 +12,7 @@
 pub mod ast;
 pub mod batch;
 pub mod book;
+pub mod canonical;
 pub mod check;
 pub mod compile;
 pub mod corpus;

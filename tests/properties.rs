@@ -354,10 +354,69 @@ proptest! {
         let json = serde_json::to_string(&v).unwrap();
         let b = Shipment::from_json_line(&json, "gen.jsonl", 1).unwrap();
         prop_assert_eq!(a.digest(), b.digest());
+        // The canonical form written by hand is the serialized form, byte for byte.
+        prop_assert_eq!(canonical(&a), serde_json::to_vec(&a).unwrap());
         // Any change of a fact changes it.
         let changed = shipment(&text.replace("name: Exporter GmbH", "name: Exporter AG"));
         prop_assert_ne!(a.digest(), changed.digest());
         let changed = shipment(&text.replace("amount: 1000", "amount: 1001"));
         prop_assert_ne!(a.digest(), changed.digest());
+    }
+}
+
+/// The canonical form of a shipment, as its digest is taken of.
+fn canonical(s: &Shipment) -> Vec<u8> {
+    let mut out = Vec::new();
+    rulecheck::canonical::write(&mut out, s).unwrap();
+    out
+}
+
+#[test]
+fn the_canonical_form_is_the_serialized_form_for_every_example_and_a_rich_shipment() {
+    let mut texts: Vec<(String, String)> = std::fs::read_dir("examples")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    assert!(texts.len() >= 10, "{} examples", texts.len());
+    // Every part of the schema, extra facts at each level, and strings that need escaping.
+    texts.push((
+        "rich".into(),
+        r#"
+id: 12345
+date: 2024-05-01
+exporter: {id: "DE-1", name: "Ex \"Quoted\" GmbH", country: DE, city: "Köln", role: seller, incorporated: 2001-01-01}
+consignee:
+  name: "Tab\tand\nnewline"
+  country: AE
+  owners:
+    - {name: A, percent: 25, country: RU, owners: [{name: Deep, percent: 33.3, note: [1, 2.5, {x: true}]}]}
+    - {name: "B \\ back", percent: 25.5}
+end_user: {name: E, country: KZ, end_use: civil}
+intermediaries: [{name: F, role: freight_forwarder, country: TR}]
+destination: KZ
+route: [TR, KZ]
+items:
+  - {description: "chips \u0001", hs_code: "8542.31", eccn: 3A991, origin: US, us_content_percent: 12.5, quantity: 1000000000000000, unit: pcs, value: {amount: 0.1, currency: EUR}, tier: 1}
+  - {hs_code: "8517.62.00", value_eur: 33380.67}
+contract: {id: C-1, date: 2023-12-01, no_russia_clause: false, signed_in: Astana}
+licenses: [{id: L-1, authority: BAFA, covers: [eu.833.chpl_russia], valid_until: 2025-01-01, scope: ["a", "b"]}, {}]
+purpose: research
+"#
+        .into(),
+    ));
+    for (name, text) in &texts {
+        let s = shipment(text);
+        assert_eq!(
+            String::from_utf8(canonical(&s)).unwrap(),
+            serde_json::to_string(&s).unwrap(),
+            "{name}"
+        );
     }
 }
