@@ -409,9 +409,12 @@ impl ListSet {
 
     /// The entity a party is: by its id if it has a listed one, else by name or alias.
     #[must_use]
-    pub fn find_party(&self, id: Option<&str>, name: &str) -> Option<usize> {
-        id.and_then(|id| self.find_exact(id))
-            .or_else(|| self.find_name(name))
+    pub fn find_party(&self, party: &crate::facts::Party) -> Option<usize> {
+        party
+            .id
+            .as_deref()
+            .and_then(|id| self.find_exact(id))
+            .or_else(|| self.find_normalized(party.matched_name()))
     }
 
     /// The entity whose name or alias matches, after normalisation. The number is a name
@@ -420,7 +423,13 @@ impl ListSet {
     /// [`ListSet::entry_of`] for the entry itself.
     #[must_use]
     pub fn find_name(&self, name: &str) -> Option<usize> {
-        self.index.names.get(normalize_name(name).as_str()).copied()
+        self.find_normalized(&normalize_name(name))
+    }
+
+    /// [`ListSet::find_name`] for a name already normalised.
+    #[must_use]
+    pub fn find_normalized(&self, normalized: &str) -> Option<usize> {
+        self.index.names.get(normalized).copied()
     }
 
     /// The alias a name match went through, if any: (entry index, alias as written).

@@ -543,7 +543,7 @@ fn owned_micro(owners: &[Owner], list: &ListSet, explain: bool) -> (i64, Vec<Str
     for o in owners {
         let p = &o.0;
         let pct = o.percent();
-        let listed = list.find_party(p.id.as_deref(), &p.name);
+        let listed = list.find_party(p);
         if let Some(e) = listed {
             total += micro(pct);
             if explain {
@@ -661,7 +661,7 @@ fn lookup(set: &ListSet, how: Lookup, v: &Val<'_>) -> Option<usize> {
         (Lookup::Direct, Val::Country(c)) => set.find_exact(c.as_str()),
         (Lookup::Direct | Lookup::Id, Val::Str(s)) => set.find_exact(s),
         (Lookup::Name, Val::Str(s)) => set.find_name(s),
-        (Lookup::Party, Val::Party(p)) => set.find_party(p.id.as_deref(), &p.name),
+        (Lookup::Party, Val::Party(p)) => set.find_party(p),
         _ => None,
     }
 }

@@ -188,6 +188,19 @@ pub struct Party {
     /// Facts beyond the schema.
     #[serde(flatten)]
     pub extra: Extra,
+    /// The name normalised for list matching, worked out on first use: every entity
+    /// list a rule screens the party against looks it up.
+    #[serde(skip)]
+    matched_name: std::sync::OnceLock<String>,
+}
+
+impl Party {
+    /// The name as entity lists match it (see [`crate::compile::normalize_name`]).
+    #[must_use]
+    pub fn matched_name(&self) -> &str {
+        self.matched_name
+            .get_or_init(|| crate::compile::normalize_name(&self.name))
+    }
 }
 
 /// Declared end use.
@@ -580,6 +593,7 @@ record_reader!(Party, "a party: a mapping with at least `name`", |map| {
         percent,
         owners,
         extra,
+        matched_name: std::sync::OnceLock::new(),
     })
 });
 
