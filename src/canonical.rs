@@ -7,14 +7,17 @@
 
 use serde::Serialize;
 
+use chrono::Datelike;
+
 use crate::facts::{Contract, Extra, Item, License, Money, Party, Shipment};
+use crate::types::{CountryCode, Date, Eccn, HsCode};
 
 /// Writes the canonical form of `s` into `out`.
 pub fn write(out: &mut Vec<u8>, s: &Shipment) -> serde_json::Result<()> {
     let mut w = Writer { out, first: true };
     w.open();
     w.field("id", &s.id)?;
-    w.field("date", &s.date)?;
+    w.date_field("date", Some(s.date))?;
     w.key("exporter");
     w.party(&s.exporter)?;
     w.key("consignee");
@@ -26,8 +29,12 @@ pub fn write(out: &mut Vec<u8>, s: &Shipment) -> serde_json::Result<()> {
     }
     w.key("intermediaries");
     w.list(s.intermediaries.as_deref(), Writer::party)?;
-    w.field("destination", &s.destination)?;
-    w.field("route", &s.route)?;
+    w.country_field("destination", Some(s.destination));
+    w.key("route");
+    w.list(s.route.as_deref(), |w, c| {
+        w.quoted(c.as_str());
+        Ok(())
+    })?;
     w.key("items");
     w.list(Some(&s.items), Writer::item)?;
     w.key("contract");
@@ -89,12 +96,74 @@ impl Writer<'_> {
         self.key(k);
         match v {
             Some(s) if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') => {
-                self.out.push(b'"');
-                self.out.extend_from_slice(s.as_bytes());
-                self.out.push(b'"');
+                self.quoted(s);
                 Ok(())
             }
             Some(s) => self.value(s),
+            None => {
+                self.null();
+                Ok(())
+            }
+        }
+    }
+
+    /// A string known to need no escaping (codes, dates): between quotes as it is.
+    fn quoted(&mut self, s: &str) {
+        self.out.push(b'"');
+        self.out.extend_from_slice(s.as_bytes());
+        self.out.push(b'"');
+    }
+
+    fn country_field(&mut self, k: &str, c: Option<CountryCode>) {
+        self.key(k);
+        match c {
+            Some(c) => self.quoted(c.as_str()),
+            None => self.null(),
+        }
+    }
+
+    /// The dotted form, as `HsCode` displays: heading, then two-digit groups.
+    fn hs_code(&mut self, h: &HsCode) {
+        let (heading, mut rest) = h.digits().split_at(4.min(h.digits().len()));
+        self.out.push(b'"');
+        self.out.extend_from_slice(heading.as_bytes());
+        while !rest.is_empty() {
+            let (group, tail) = rest.split_at(2.min(rest.len()));
+            self.out.push(b'.');
+            self.out.extend_from_slice(group.as_bytes());
+            rest = tail;
+        }
+        self.out.push(b'"');
+    }
+
+    fn eccn(&mut self, e: &Eccn) {
+        self.quoted(e.as_str());
+    }
+
+    /// `YYYY-MM-DD`, as the date type writes it; years outside 0..=9999 are left to it.
+    fn date_field(&mut self, k: &str, d: Option<Date>) -> serde_json::Result<()> {
+        self.key(k);
+        match d {
+            Some(d) if (0..=9999).contains(&d.year()) => {
+                let (y, m, day) = (d.year().unsigned_abs(), d.month(), d.day());
+                let digit = |n: u32| b'0' + u8::try_from(n % 10).unwrap_or(0);
+                self.out.extend_from_slice(&[
+                    b'"',
+                    digit(y / 1000),
+                    digit(y / 100),
+                    digit(y / 10),
+                    digit(y),
+                    b'-',
+                    digit(m / 10),
+                    digit(m),
+                    b'-',
+                    digit(day / 10),
+                    digit(day),
+                    b'"',
+                ]);
+                Ok(())
+            }
+            Some(d) => self.value(&d),
             None => {
                 self.null();
                 Ok(())
@@ -141,7 +210,7 @@ impl Writer<'_> {
         self.open();
         self.str_field("id", p.id.as_deref())?;
         self.str_field("name", Some(&p.name))?;
-        self.field("country", &p.country)?;
+        self.country_field("country", p.country);
         self.str_field("city", p.city.as_deref())?;
         self.str_field("role", p.role.as_deref())?;
         self.field("end_use", &p.end_use)?;
@@ -156,9 +225,14 @@ impl Writer<'_> {
     fn item(&mut self, i: &Item) -> serde_json::Result<()> {
         self.open();
         self.str_field("description", i.description.as_deref())?;
-        self.field("hs_code", &i.hs_code)?;
-        self.field("eccn", &i.eccn)?;
-        self.field("origin", &i.origin)?;
+        self.key("hs_code");
+        self.hs_code(&i.hs_code);
+        self.key("eccn");
+        match &i.eccn {
+            Some(e) => self.eccn(e),
+            None => self.null(),
+        }
+        self.country_field("origin", i.origin);
         self.field("us_content_percent", &i.us_content_percent)?;
         self.field("quantity", &i.quantity)?;
         self.str_field("unit", i.unit.as_deref())?;
@@ -183,7 +257,7 @@ impl Writer<'_> {
     fn contract(&mut self, c: &Contract) -> serde_json::Result<()> {
         self.open();
         self.str_field("id", c.id.as_deref())?;
-        self.field("date", &c.date)?;
+        self.date_field("date", c.date)?;
         self.field("no_russia_clause", &c.no_russia_clause)?;
         self.extra(&c.extra)?;
         self.close();
@@ -195,7 +269,7 @@ impl Writer<'_> {
         self.str_field("id", l.id.as_deref())?;
         self.str_field("authority", l.authority.as_deref())?;
         self.field("covers", &l.covers)?;
-        self.field("valid_until", &l.valid_until)?;
+        self.date_field("valid_until", l.valid_until)?;
         self.extra(&l.extra)?;
         self.close();
         Ok(())

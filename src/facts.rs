@@ -809,9 +809,21 @@ impl Shipment {
         let mut canonical = Vec::with_capacity(1024);
         crate::canonical::write(&mut canonical, self)
             .expect("a checked shipment has a canonical JSON form");
-        format!("sha256:{:x}", Sha256::digest(&canonical))
+        let hash = Sha256::digest(&canonical);
+        let mut out = String::with_capacity(7 + 64);
+        out.push_str("sha256:");
+        #[allow(clippy::indexing_slicing)] // a nibble indexes 16 digits
+        for b in hash {
+            // Formatting each byte through `{:x}` costs more than the hash of a shipment.
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        out
     }
 }
+
+/// Lower-case hexadecimal digits.
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Deepest nesting of a shipment: the YAML reader's own limit, checked before reading
 /// so that a hostile file is refused at once rather than after a slow scan.

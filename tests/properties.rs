@@ -405,6 +405,9 @@ route: [TR, KZ]
 items:
   - {description: "chips \u0001", hs_code: "8542.31", eccn: 3A991, origin: US, us_content_percent: 12.5, quantity: 1000000000000000, unit: pcs, value: {amount: 0.1, currency: EUR}, tier: 1}
   - {hs_code: "8517.62.00", value_eur: 33380.67}
+  - {hs_code: "8486"}
+  - {hs_code: "85423100.00", eccn: EAR99}
+  - {hs_code: "85423"}
 contract: {id: C-1, date: 2023-12-01, no_russia_clause: false, signed_in: Astana}
 licenses: [{id: L-1, authority: BAFA, covers: [eu.833.chpl_russia], valid_until: 2025-01-01, scope: ["a", "b"]}, {}]
 purpose: research
