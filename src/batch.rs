@@ -59,23 +59,45 @@ struct ErrorRecord<'a> {
     error: String,
 }
 
-/// One output line and what it counts as.
-struct Done {
-    json: String,
-    verdict: Option<Verdict>,
+/// The input lines of one batch, in one buffer: `ends[k]` is where line `k` ends.
+struct Lines {
+    seq: usize,
+    first: usize,
+    text: Vec<u8>,
+    ends: Vec<usize>,
 }
 
+/// The output of one batch: its JSON lines in one buffer, and what each record counts as.
+struct Done {
+    seq: usize,
+    text: Vec<u8>,
+    verdicts: Vec<Option<Verdict>>,
+}
+
+/// Evaluates one record and appends its output line to `out`; returns its verdict, or
+/// `None` for an error record.
 #[allow(clippy::expect_used)] // serialising our own records cannot fail: they hold only strings, numbers and lists
-fn one(rules: &RuleSet, opts: Options, source: &str, line: usize, text: &str) -> Done {
-    let error = |msg: String| Done {
-        json: serde_json::to_string(&ErrorRecord {
-            verdict: "error",
-            source,
-            line,
-            error: msg,
-        })
-        .expect("error records are strings and numbers"),
-        verdict: None,
+fn one(
+    out: &mut Vec<u8>,
+    rules: &RuleSet,
+    opts: Options,
+    source: &str,
+    line: usize,
+    text: &str,
+) -> Option<Verdict> {
+    let mut error = |msg: String| {
+        serde_json::to_writer(
+            &mut *out,
+            &ErrorRecord {
+                verdict: "error",
+                source,
+                line,
+                error: msg,
+            },
+        )
+        .expect("error records are strings and numbers");
+        out.push(b'\n');
+        None
     };
     if text.len() > MAX_LINE_BYTES {
         return error(format!(
@@ -86,10 +108,9 @@ fn one(rules: &RuleSet, opts: Options, source: &str, line: usize, text: &str) ->
     match Shipment::from_json_line(text, source, line) {
         Ok(s) => {
             let o = evaluate(rules, &s, &opts);
-            Done {
-                json: serde_json::to_string(&o).expect("outcomes are strings, numbers and lists"),
-                verdict: Some(o.verdict),
-            }
+            serde_json::to_writer(&mut *out, &o).expect("outcomes are strings, numbers and lists");
+            out.push(b'\n');
+            Some(o.verdict)
         }
         Err(p) => error(p.one_line()),
     }
@@ -118,9 +139,9 @@ pub fn run(
             .send(())
             .expect("the token channel has room for the window");
     }
-    let (work_tx, work_rx) = sync_channel::<(usize, usize, Vec<String>)>(window);
+    let (work_tx, work_rx) = sync_channel::<Lines>(window);
     let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) = sync_channel::<(usize, Vec<Done>)>(window);
+    let (done_tx, done_rx) = sync_channel::<Done>(window);
     std::thread::scope(|s| {
         let reader = s.spawn(move || read_batches(input, &tokens_rx, &work_tx));
         for _ in 0..jobs {
@@ -140,14 +161,18 @@ pub fn run(
     })
 }
 
-/// The output of one input line, or `None` for a blank line, which is not a record.
+/// Evaluates one input line into `out`: `None` for a blank line, which is not a record,
+/// else whether it got a verdict (`Some(None)`: an error record).
 fn record(
+    out: &mut Vec<u8>,
     rules: &RuleSet,
     opts: Options,
     source: &str,
     line_no: usize,
-    line: &str,
-) -> Option<Done> {
+    line: &[u8],
+) -> Option<Option<Verdict>> {
+    // A line that is not UTF-8 still yields its record: an error.
+    let line = std::str::from_utf8(line).unwrap_or("\u{fffd} (not UTF-8)");
     let t = line.trim_end_matches(['\n', '\r']);
     // Blank lines separate nothing in JSON Lines: they are not records.
     if t.trim().is_empty() {
@@ -158,34 +183,43 @@ fn record(
     } else {
         t
     };
-    Some(one(rules, opts, source, line_no, t))
+    Some(one(out, rules, opts, source, line_no, t))
 }
 
 fn read_batches(
     mut input: impl BufRead,
     tokens: &Receiver<()>,
-    work: &SyncSender<(usize, usize, Vec<String>)>,
+    work: &SyncSender<Lines>,
 ) -> std::io::Result<()> {
     let mut seq = 0;
     let mut line_no = 0;
+    // Batches are about the same size: start each with the room the last one needed.
+    let mut room = 64 * 1024;
     loop {
         if tokens.recv().is_err() {
             return Ok(());
         }
         let first = line_no + 1;
-        let mut lines = Vec::with_capacity(BATCH);
-        while lines.len() < BATCH {
-            let Some(line) = read_line_bounded(&mut input)? else {
-                break;
-            };
+        let mut text = Vec::with_capacity(room);
+        let mut ends = Vec::with_capacity(BATCH);
+        while ends.len() < BATCH && read_line_bounded(&mut input, &mut text)? {
             line_no += 1;
-            lines.push(line);
+            ends.push(text.len());
         }
-        if lines.is_empty() {
+        if ends.is_empty() {
             return Ok(());
         }
-        let last = lines.len() < BATCH;
-        if work.send((seq, first, lines)).is_err() {
+        room = room.max(text.len());
+        let last = ends.len() < BATCH;
+        if work
+            .send(Lines {
+                seq,
+                first,
+                text,
+                ends,
+            })
+            .is_err()
+        {
             return Ok(());
         }
         seq += 1;
@@ -195,11 +229,11 @@ fn read_batches(
     }
 }
 
-/// Reads one line, keeping at most `MAX_LINE_BYTES + 1` bytes of it in memory: a longer
-/// line is cut, and its record becomes an error record.
+/// Appends one line to `buf`, keeping at most `MAX_LINE_BYTES + 1` bytes of it: a longer
+/// line is cut, and its record becomes an error record. False at the end of the input.
 #[allow(clippy::indexing_slicing)] // `take` is at most the length of the chunk it was measured in
-fn read_line_bounded(input: &mut impl BufRead) -> std::io::Result<Option<String>> {
-    let mut buf = Vec::new();
+fn read_line_bounded(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    let start = buf.len();
     let mut seen_any = false;
     loop {
         let chunk = input.fill_buf()?;
@@ -211,40 +245,42 @@ fn read_line_bounded(input: &mut impl BufRead) -> std::io::Result<Option<String>
             Some(i) => (i + 1, true),
             None => (chunk.len(), false),
         };
-        let room = (MAX_LINE_BYTES + 1).saturating_sub(buf.len());
+        let room = (MAX_LINE_BYTES + 1).saturating_sub(buf.len() - start);
         buf.extend_from_slice(&chunk[..take.min(room)]);
         input.consume(take);
         if end {
             break;
         }
     }
-    if !seen_any {
-        return Ok(None);
-    }
-    // A line that is not UTF-8 still yields its record: an error.
-    Ok(Some(
-        String::from_utf8(buf).unwrap_or_else(|_| "\u{fffd} (not UTF-8)".to_string()),
-    ))
+    Ok(seen_any)
 }
 
 fn work(
     rules: &RuleSet,
     opts: Options,
     source: &str,
-    work: &Mutex<Receiver<(usize, usize, Vec<String>)>>,
-    done: &SyncSender<(usize, Vec<Done>)>,
+    work: &Mutex<Receiver<Lines>>,
+    done: &SyncSender<Done>,
 ) {
     loop {
         let next = work.lock().map(|rx| rx.recv());
-        let Ok(Ok((seq, first, lines))) = next else {
+        let Ok(Ok(batch)) = next else {
             return;
         };
-        let results = lines
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| record(rules, opts, source, first + i, l))
-            .collect();
-        if done.send((seq, results)).is_err() {
+        let mut out = Done {
+            seq: batch.seq,
+            text: Vec::with_capacity(batch.text.len()),
+            verdicts: Vec::with_capacity(batch.ends.len()),
+        };
+        let mut start = 0;
+        for (i, &end) in batch.ends.iter().enumerate() {
+            let line = batch.text.get(start..end).unwrap_or_default();
+            start = end;
+            if let Some(v) = record(&mut out.text, rules, opts, source, batch.first + i, line) {
+                out.verdicts.push(v);
+            }
+        }
+        if done.send(out).is_err() {
             return;
         }
     }
@@ -252,20 +288,19 @@ fn work(
 
 fn write_in_order(
     out: &mut impl Write,
-    done: Receiver<(usize, Vec<Done>)>,
+    done: Receiver<Done>,
     tokens: SyncSender<()>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> std::io::Result<Summary> {
     let mut summary = Summary::default();
-    let mut pending: BTreeMap<usize, Vec<Done>> = BTreeMap::new();
+    let mut pending: BTreeMap<usize, Done> = BTreeMap::new();
     let mut next = 0;
-    for (seq, batch) in &done {
-        pending.insert(seq, batch);
+    for batch in &done {
+        pending.insert(batch.seq, batch);
         while let Some(batch) = pending.remove(&next) {
-            for d in batch {
-                out.write_all(d.json.as_bytes())?;
-                out.write_all(b"\n")?;
-                summary.count(d.verdict);
+            out.write_all(&batch.text)?;
+            for v in batch.verdicts {
+                summary.count(v);
             }
             next += 1;
             // The batch is out: the reader may read another.
