@@ -161,29 +161,30 @@ pub fn run(
     })
 }
 
-/// Evaluates one input line into `out`: `None` for a blank line, which is not a record,
-/// else whether it got a verdict (`Some(None)`: an error record).
+/// Evaluates one input line into `out`, its output line and its verdict (`None`: an error
+/// record); a blank line is not a record and adds nothing.
 fn record(
-    out: &mut Vec<u8>,
+    out: &mut Done,
     rules: &RuleSet,
     opts: Options,
     source: &str,
     line_no: usize,
     line: &[u8],
-) -> Option<Option<Verdict>> {
+) {
     // A line that is not UTF-8 still yields its record: an error.
     let line = std::str::from_utf8(line).unwrap_or("\u{fffd} (not UTF-8)");
     let t = line.trim_end_matches(['\n', '\r']);
     // Blank lines separate nothing in JSON Lines: they are not records.
     if t.trim().is_empty() {
-        return None;
+        return;
     }
     let t = if line_no == 1 {
         t.trim_start_matches('\u{feff}')
     } else {
         t
     };
-    Some(one(out, rules, opts, source, line_no, t))
+    let verdict = one(&mut out.text, rules, opts, source, line_no, t);
+    out.verdicts.push(verdict);
 }
 
 fn read_batches(
@@ -276,9 +277,7 @@ fn work(
         for (i, &end) in batch.ends.iter().enumerate() {
             let line = batch.text.get(start..end).unwrap_or_default();
             start = end;
-            if let Some(v) = record(&mut out.text, rules, opts, source, batch.first + i, line) {
-                out.verdicts.push(v);
-            }
+            record(&mut out, rules, opts, source, batch.first + i, line);
         }
         if done.send(out).is_err() {
             return;
