@@ -432,6 +432,9 @@ fn load_list(
                     }
                 };
                 let mut bad = 0;
+                entries.reserve(raw.len());
+                canonical.reserve(raw.len());
+                ids.reserve(raw.len());
                 for r in raw {
                     match lists::canonical_key(kind, &r.key) {
                         Ok(k) => {

@@ -239,7 +239,8 @@ fn each_ofac_row(
 }
 
 fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
-    let mut out = Vec::new();
+    // OFAC's rows are about 200 bytes: size the list once rather than grow it.
+    let mut out = Vec::with_capacity(file.text.len() / 200);
     each_ofac_row(file, |rec, at, line| {
         if rec.len() != 12 {
             return Err(vec![
@@ -553,7 +554,8 @@ pub type AliasRow = (String, String, (usize, usize));
 
 /// Reads an OFAC `alt.csv` alias file.
 pub fn read_ofac_aliases(file: &SourceFile) -> Result<Vec<AliasRow>, Vec<Problem>> {
-    let mut out = Vec::new();
+    // Alias rows are about 60 bytes.
+    let mut out = Vec::with_capacity(file.text.len() / 60);
     each_ofac_row(file, |rec, at, _| {
         match (
             rec.get(0).and_then(ofac_field),

@@ -73,7 +73,7 @@ impl Origin {
         let bytes = match self {
             Origin::Bundled => BUNDLED
                 .get_file(name.strip_prefix("rules/").unwrap_or(name))
-                .map(|f| f.contents().to_vec())
+                .map(include_dir::File::contents)
                 .ok_or_else(|| "no such file in the bundled rules".to_string())?,
             Origin::Disk(_) => {
                 return crate::source::read_text(Path::new(name), crate::lists::MAX_DATA_BYTES)
@@ -88,7 +88,8 @@ impl Origin {
                     .ok_or_else(|| "no such file".to_string());
             }
         };
-        String::from_utf8(bytes)
+        // One copy, straight from the binary into the shared text.
+        std::str::from_utf8(bytes)
             .map(Arc::from)
             .map_err(|_| "the bundled file is not UTF-8 text".to_string())
     }
