@@ -753,9 +753,7 @@ impl<'a> Lints<'a> {
                             format!("`{}` in list `{}` {why}", lit.text, l.name.name),
                         )
                         .label("unusual entry")
-                        .help(
-                            "HS codes have 4, 6, 8 or 10 digits: check the code against the tariff",
-                        );
+                        .help(malformed_help(set.kind));
                         self.push(Lint::MalformedListEntry, l.span, p);
                     }
                 }

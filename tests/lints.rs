@@ -512,6 +512,9 @@ fn malformed_list_entry() {
     );
     let p = fires(&lints_of(&src), Lint::MalformedListEntry, (2, 36));
     assert!(p.message.contains("user-assigned"), "{}", p.message);
+    // The help speaks of countries, not of HS codes.
+    let help = p.help.as_deref().unwrap_or_default();
+    assert!(help.contains("country") && !help.contains("HS"), "{help}");
 }
 
 #[test]
