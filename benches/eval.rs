@@ -16,6 +16,10 @@ use rulecheck::facts::Shipment;
 use rulecheck::load::{Origin, load};
 use rulecheck::source::SourceFile;
 
+/// The allocator the `rulecheck` binary runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn examples() -> Vec<(String, String)> {
     let mut v: Vec<_> = std::fs::read_dir("examples")
         .unwrap()

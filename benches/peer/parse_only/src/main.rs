@@ -9,6 +9,10 @@ use std::time::Instant;
 
 use rulecheck::facts::Shipment;
 
+/// The allocator `rulecheck` itself runs with, so that the two are the same work.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::io::Result<()> {
     let Some(path) = std::env::args().nth(1) else {
         eprintln!("usage: parse-only FILE.jsonl");
