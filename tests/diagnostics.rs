@@ -588,6 +588,31 @@ fn deeply_nested_yaml_is_refused_with_a_located_error() {
 }
 
 #[test]
+fn deeply_nested_json_line_is_refused_at_the_bracket_that_crosses_the_limit() {
+    let valid = r#"{"id":"S1","date":"2024-05-01","exporter":{"name":"A"},"consignee":{"name":"B"},"destination":"KG","items":[{"hs_code":"8542.31"}]"#;
+    for depth in [200, 100_000] {
+        let line = format!(
+            "{valid},\"note\":{}1{}}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let started = std::time::Instant::now();
+        let p = Shipment::from_json_line(&line, "batch.jsonl", 7).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2), "{depth}: slow");
+        assert_eq!(p.code, Code::Limit, "{depth}: {}", p.one_line());
+        assert!(
+            p.message.contains("nests more than 128 levels deep"),
+            "{}",
+            p.message
+        );
+        // The record's line, and the column of the first bracket past the limit: the
+        // record is one level, so the 128th bracket of `note` opens the 129th.
+        let col = valid.len() + ",\"note\":".len() + 127 + 1;
+        assert_eq!(p.line_col, Some((7, col)), "{depth}: {}", p.one_line());
+    }
+}
+
+#[test]
 fn bom_and_crlf_are_not_errors() {
     let plain = examples_text();
     let windows = format!("\u{feff}{}", plain.replace('\n', "\r\n"));
