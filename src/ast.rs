@@ -229,6 +229,25 @@ pub enum TypeName {
 }
 
 impl TypeName {
+    /// The keyword, as written in rule files.
+    #[must_use]
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TypeName::String => "string",
+            TypeName::Number => "number",
+            TypeName::Percent => "percent",
+            TypeName::Date => "date",
+            TypeName::Bool => "bool",
+            TypeName::Country => "country",
+            TypeName::HsCode => "hs_code",
+            TypeName::Eccn => "eccn",
+            TypeName::Entity => "entity",
+            TypeName::Party => "party",
+            TypeName::Item => "item",
+            TypeName::License => "license",
+        }
+    }
+
     /// Parses the keyword.
     #[must_use]
     pub fn from_keyword(s: &str) -> Option<Self> {
@@ -374,6 +393,32 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
+    /// The operator with its operands swapped: `a < b` is `b > a`.
+    #[must_use]
+    pub fn mirror(self) -> Self {
+        match self {
+            CompareOp::Lt => CompareOp::Gt,
+            CompareOp::Le => CompareOp::Ge,
+            CompareOp::Gt => CompareOp::Lt,
+            CompareOp::Ge => CompareOp::Le,
+            other => other,
+        }
+    }
+
+    /// Whether the comparison holds for operands that compare as `o`.
+    #[must_use]
+    pub fn holds(self, o: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self {
+            CompareOp::Eq => o == Equal,
+            CompareOp::Ne => o != Equal,
+            CompareOp::Lt => o == Less,
+            CompareOp::Le => o != Greater,
+            CompareOp::Gt => o == Greater,
+            CompareOp::Ge => o != Less,
+        }
+    }
+
     /// The symbol used in explanations.
     #[must_use]
     pub fn symbol(self) -> &'static str {

@@ -100,6 +100,17 @@ struct TocNode {
     children: Vec<TocNode>,
 }
 
+impl TocNode {
+    /// An entry without children, labelled with a name in code.
+    fn leaf(id: String, name: impl Into<String>) -> Self {
+        TocNode {
+            id,
+            label: vec![code(name)],
+            children: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Book {
     title: String,
@@ -230,6 +241,14 @@ fn build(loaded: &Loaded, origin: &Origin) -> Book {
 }
 
 impl<'a> Cx<'a> {
+    /// The "Declared in" field: the file and line of a declaration.
+    fn declared_in(&self, fields: &mut Vec<(String, Value)>, span: Span) {
+        fields.push((
+            "Declared in".into(),
+            Value::Line(vec![code(self.location(span))]),
+        ));
+    }
+
     fn location(&self, span: Span) -> String {
         let l = self.sources.location(span);
         format!("{}:{}", l.file, l.line)
@@ -753,19 +772,12 @@ impl<'a> Cx<'a> {
                     Value::Items(rules.iter().map(|r| Item::leaf(rule_link(r))).collect())
                 },
             ));
-            fields.push((
-                "Declared in".into(),
-                Value::Line(vec![code(self.location(g.name.span))]),
-            ));
+            self.declared_in(&mut fields, g.name.span);
             body.push(Block::Fields(fields));
             let mut children = Vec::new();
             for r in rules {
                 self.rule(r, body);
-                children.push(TocNode {
-                    id: anchor("rule", &r.id.name),
-                    label: vec![code(r.id.name.clone())],
-                    children: Vec::new(),
-                });
+                children.push(TocNode::leaf(anchor("rule", &r.id.name), r.id.name.clone()));
             }
             node.children.push(TocNode {
                 id,
@@ -849,10 +861,7 @@ impl<'a> Cx<'a> {
             },
         ));
         self.uses(&mut fields, r.when.as_ref());
-        fields.push((
-            "Declared in".into(),
-            Value::Line(vec![code(self.location(r.id.span))]),
-        ));
+        self.declared_in(&mut fields, r.id.span);
         body.push(Block::Fields(fields));
     }
 
@@ -943,16 +952,10 @@ impl<'a> Cx<'a> {
             }
             notes(&mut fields, &x.notes);
             self.uses(&mut fields, x.when.as_ref());
-            fields.push((
-                "Declared in".into(),
-                Value::Line(vec![code(self.location(x.id.span))]),
-            ));
+            self.declared_in(&mut fields, x.id.span);
             body.push(Block::Fields(fields));
-            node.children.push(TocNode {
-                id: anchor("exception", id),
-                label: vec![code(id)],
-                children: Vec::new(),
-            });
+            node.children
+                .push(TocNode::leaf(anchor("exception", id), id));
         }
         toc.push(node);
     }
@@ -1102,16 +1105,9 @@ impl<'a> Cx<'a> {
             }
             notes(&mut fields, &l.notes);
             Self::used_by(&mut fields, &self.users(name, true));
-            fields.push((
-                "Declared in".into(),
-                Value::Line(vec![code(self.location(l.name.span))]),
-            ));
+            self.declared_in(&mut fields, l.name.span);
             body.push(Block::Fields(fields));
-            node.children.push(TocNode {
-                id,
-                label: vec![code(name)],
-                children: Vec::new(),
-            });
+            node.children.push(TocNode::leaf(id, name));
         }
         toc.push(node);
     }
@@ -1138,7 +1134,7 @@ impl<'a> Cx<'a> {
                     Value::Line(join(
                         p.params
                             .iter()
-                            .map(|(n, t, _)| code(format!("{}: {}", n.name, type_keyword(*t)))),
+                            .map(|(n, t, _)| code(format!("{}: {}", n.name, t.keyword()))),
                     ))
                 },
             ));
@@ -1148,16 +1144,9 @@ impl<'a> Cx<'a> {
             notes(&mut fields, &p.notes);
             self.uses(&mut fields, p.when.as_ref());
             Self::used_by(&mut fields, &self.users(name, false));
-            fields.push((
-                "Declared in".into(),
-                Value::Line(vec![code(self.location(p.name.span))]),
-            ));
+            self.declared_in(&mut fields, p.name.span);
             body.push(Block::Fields(fields));
-            node.children.push(TocNode {
-                id,
-                label: vec![code(name)],
-                children: Vec::new(),
-            });
+            node.children.push(TocNode::leaf(id, name));
         }
         toc.push(node);
     }
@@ -1176,7 +1165,7 @@ impl<'a> Cx<'a> {
             .map(|f| {
                 vec![
                     vec![code(f.path.text())],
-                    vec![code(type_keyword(f.ty.0))],
+                    vec![code(f.ty.0.keyword())],
                     f.description
                         .as_ref()
                         .map_or_else(Vec::new, |d| prose(&d.value)),
@@ -1306,24 +1295,6 @@ fn flatten(item: &Item, out: &mut Line) {
             flatten(c, out);
         }
         out.push(text(")"));
-    }
-}
-
-fn type_keyword(t: ast::TypeName) -> &'static str {
-    use ast::TypeName as T;
-    match t {
-        T::String => "string",
-        T::Number => "number",
-        T::Percent => "percent",
-        T::Date => "date",
-        T::Bool => "bool",
-        T::Country => "country",
-        T::HsCode => "hs_code",
-        T::Eccn => "eccn",
-        T::Entity => "entity",
-        T::Party => "party",
-        T::Item => "item",
-        T::License => "license",
     }
 }
 

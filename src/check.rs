@@ -1355,7 +1355,7 @@ impl Cx<'_> {
                     name.name,
                     p.params
                         .iter()
-                        .map(|(n, t, _)| format!("{}: {}", n.name, type_keyword(*t)))
+                        .map(|(n, t, _)| format!("{}: {}", n.name, t.keyword()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )),
@@ -1930,23 +1930,5 @@ impl Cx<'_> {
             },
             (_, Some(t)) => bad(self, format!("`{}` is not {t}", l.text), None),
         }
-    }
-}
-
-fn type_keyword(t: ast::TypeName) -> &'static str {
-    use ast::TypeName as T;
-    match t {
-        T::String => "string",
-        T::Number => "number",
-        T::Percent => "percent",
-        T::Date => "date",
-        T::Bool => "bool",
-        T::Country => "country",
-        T::HsCode => "hs_code",
-        T::Eccn => "eccn",
-        T::Entity => "entity",
-        T::Party => "party",
-        T::Item => "item",
-        T::License => "license",
     }
 }

@@ -37,8 +37,6 @@ pub enum Code {
     Recursion,
     /// A limit on size or depth was exceeded.
     Limit,
-    /// Invisible or confusable characters in rule source (now reported by a lint).
-    Unicode,
     /// A named lint (see `docs/lints/`).
     Lint(crate::lint::Lint),
 }
@@ -60,7 +58,6 @@ impl Code {
             Code::Io => "rulecheck::io",
             Code::Recursion => "rulecheck::recursion",
             Code::Limit => "rulecheck::limit",
-            Code::Unicode => "rulecheck::unicode",
             Code::Lint(l) => l.code(),
         }
     }
@@ -81,7 +78,6 @@ impl Code {
             Code::Io => "a file that cannot be read",
             Code::Recursion => "a predicate that uses itself",
             Code::Limit => "a limit on size or depth was exceeded",
-            Code::Unicode => "invisible or confusable characters in rule source",
             Code::Lint(l) => l.summary(),
         }
     }
@@ -106,7 +102,6 @@ impl Code {
             | Code::Io
             | Code::Recursion
             | Code::Limit
-            | Code::Unicode
             | Code::Lint(_) => None,
         }
     }

@@ -618,21 +618,11 @@ fn compare_range(lo: f64, hi: f64, op: CompareOp, c: f64) -> Option<bool> {
     }
 }
 
-fn mirror(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Lt => CompareOp::Gt,
-        CompareOp::Le => CompareOp::Ge,
-        CompareOp::Gt => CompareOp::Lt,
-        CompareOp::Ge => CompareOp::Le,
-        other => other,
-    }
-}
-
 fn compare_vals(a: &Val<'_>, op: CompareOp, b: &Val<'_>) -> Option<bool> {
     use std::cmp::Ordering;
     match (a, b) {
         (Val::Range(lo, hi), Val::Num(c)) => return compare_range(*lo, *hi, op, *c),
-        (Val::Num(c), Val::Range(lo, hi)) => return compare_range(*lo, *hi, mirror(op), *c),
+        (Val::Num(c), Val::Range(lo, hi)) => return compare_range(*lo, *hi, op.mirror(), *c),
         _ => {}
     }
     let ord: Option<Ordering> = match (a, b) {
@@ -644,15 +634,7 @@ fn compare_vals(a: &Val<'_>, op: CompareOp, b: &Val<'_>) -> Option<bool> {
         (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(y)),
         _ => None,
     };
-    let o = ord?;
-    Some(match op {
-        CompareOp::Eq => o == Ordering::Equal,
-        CompareOp::Ne => o != Ordering::Equal,
-        CompareOp::Lt => o == Ordering::Less,
-        CompareOp::Le => o != Ordering::Greater,
-        CompareOp::Gt => o == Ordering::Greater,
-        CompareOp::Ge => o != Ordering::Less,
-    })
+    ord.map(|o| op.holds(o))
 }
 
 fn lookup(set: &ListSet, how: Lookup, v: &Val<'_>) -> Option<usize> {

@@ -419,32 +419,10 @@ fn const_of(v: &Value) -> Option<Val> {
     }
 }
 
-fn mirror(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Lt => CompareOp::Gt,
-        CompareOp::Le => CompareOp::Ge,
-        CompareOp::Gt => CompareOp::Lt,
-        CompareOp::Ge => CompareOp::Le,
-        other => other,
-    }
-}
-
-fn holds(o: std::cmp::Ordering, op: CompareOp) -> bool {
-    use std::cmp::Ordering::{Equal, Greater, Less};
-    match op {
-        CompareOp::Eq => o == Equal,
-        CompareOp::Ne => o != Equal,
-        CompareOp::Lt => o == Less,
-        CompareOp::Le => o != Greater,
-        CompareOp::Gt => o == Greater,
-        CompareOp::Ge => o != Less,
-    }
-}
-
 fn compare(lhs: &Value, op: CompareOp, rhs: &Value) -> Form {
     match (const_of(lhs), const_of(rhs)) {
         (Some(a), Some(b)) => match a.cmp(&b) {
-            Some(o) => Form::Const(holds(o, op)),
+            Some(o) => Form::Const(op.holds(o)),
             None => atom_cmp(lhs, op, rhs),
         },
         (None, Some(val)) => match value_key(lhs) {
@@ -454,14 +432,14 @@ fn compare(lhs: &Value, op: CompareOp, rhs: &Value) -> Form {
         (Some(val), None) => match value_key(rhs) {
             Some(key) => lit(Lit::Cmp {
                 key,
-                op: mirror(op),
+                op: op.mirror(),
                 val,
             }),
             None => atom_cmp(lhs, op, rhs),
         },
         (None, None) => match (value_key(lhs), value_key(rhs)) {
             // A fact compared with itself: decided whenever the fact is known.
-            (Some(a), Some(b)) if a == b => Form::Const(holds(std::cmp::Ordering::Equal, op)),
+            (Some(a), Some(b)) if a == b => Form::Const(op.holds(std::cmp::Ordering::Equal)),
             (Some(a), Some(b)) => lit(Lit::Rel { a, op, b }),
             _ => atom_cmp(lhs, op, rhs),
         },
@@ -642,7 +620,7 @@ fn lits_sat(lits: &[&Lit], anys: &[(usize, Key, Form)]) -> bool {
                 let (k, op) = if a <= b {
                     ((a, b), *op)
                 } else {
-                    ((b, a), mirror(*op))
+                    ((b, a), op.mirror())
                 };
                 let allowed = rels.entry(k).or_insert([true; 3]);
                 for (i, o) in [
@@ -653,7 +631,7 @@ fn lits_sat(lits: &[&Lit], anys: &[(usize, Key, Form)]) -> bool {
                 .into_iter()
                 .enumerate()
                 {
-                    if !holds(o, op)
+                    if !op.holds(o)
                         && let Some(x) = allowed.get_mut(i)
                     {
                         *x = false;
@@ -689,7 +667,7 @@ fn key_sat(k: &OnKey<'_>) -> bool {
         return k
             .cmps
             .iter()
-            .all(|(op, v)| first.cmp(v).is_none_or(|o| holds(o, *op)))
+            .all(|(op, v)| first.cmp(v).is_none_or(|o| op.holds(o)))
             && k.ins.iter().all(|s| member(s, first) != Some(false))
             && k.not_ins.iter().all(|s| member(s, first) != Some(true));
     }
@@ -710,7 +688,7 @@ fn key_sat(k: &OnKey<'_>) -> bool {
                     && k.not_ins.iter().all(|s| s.find_exact(e).is_none())
                     && k.cmps
                         .iter()
-                        .all(|(op, c)| v.cmp(c).is_none_or(|o| holds(o, *op)))
+                        .all(|(op, c)| v.cmp(c).is_none_or(|o| op.holds(o)))
             }) || first.index.exact.is_empty() && !first.entries.is_empty()
         }
     }
