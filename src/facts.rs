@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::diagnostics::{Code, Problem};
 use crate::source::SourceFile;
-use crate::types::{CountryCode, Date, Eccn, HsCode};
+use crate::types::{CountryCode, Date, DateField, Eccn, HsCode};
 
 /// Largest shipment file accepted, in bytes.
 pub const MAX_SHIPMENT_BYTES: usize = 8 * 1024 * 1024;
@@ -411,11 +411,12 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 /// Reads the fields of one record. `known` lists the schema's keys; `field` reads the
-/// value of one of them. Every other key is kept, with its value, as an extra fact.
+/// value of the one at the index it is given. Every other key is kept, with its value,
+/// as an extra fact.
 fn read_record<'de, A: MapAccess<'de>>(
     map: &mut A,
     known: &'static [&'static str],
-    mut field: impl FnMut(&'static str, &mut A) -> Result<(), A::Error>,
+    mut field: impl FnMut(usize, &mut A) -> Result<(), A::Error>,
 ) -> Result<Extra, A::Error> {
     let mut extra = Extra::new();
     // A bit per known key: the derived readers refuse a key given twice, and so do these.
@@ -426,7 +427,7 @@ fn read_record<'de, A: MapAccess<'de>>(
                 return Err(de::Error::duplicate_field(name));
             }
             seen |= 1 << i;
-            field(name, map)?;
+            field(i, map)?;
         } else {
             let value: serde_yaml::Value = map.next_value()?;
             if extra.insert(key.into_owned(), value).is_some() {
@@ -453,7 +454,9 @@ impl<'de> Deserialize<'de> for NonEmptyItems {
                 self,
                 mut seq: A,
             ) -> Result<NonEmptyItems, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                // JSON gives no length: room for a typical shipment's items at once
+                // rather than growing the list twice.
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(8).min(64));
                 while let Some(item) = seq.next_element()? {
                     out.push(item);
                 }
@@ -478,6 +481,27 @@ fn unhandled<E: de::Error>(name: &str) -> E {
     E::custom(format!(
         "internal error: field `{name}` is listed but not read"
     ))
+}
+
+/// Reads one record with [`read_record`]: each arm `"key" => statement` names a known key
+/// and reads its value from the map `$m`. The key is matched once, in `read_record`; the
+/// arm is then chosen by its index, not by comparing the name again.
+macro_rules! read_fields {
+    ($map:ident, |$m:ident| { $($key:literal => $read:expr),* $(,)? }) => {{
+        const KNOWN: &[&str] = &[$($key),*];
+        read_record(&mut $map, KNOWN, |i, $m| {
+            let mut at = 0usize;
+            $(
+                if i == at {
+                    $read;
+                    return Ok(());
+                }
+                at += 1;
+            )*
+            let _ = at;
+            Err(unhandled(KNOWN.get(i).copied().unwrap_or_default()))
+        })
+    }};
 }
 
 /// Implements `Deserialize` for a record type with a visitor that reads a mapping.
@@ -509,39 +533,19 @@ record_reader!(
             (None, None, None, None, None, None);
         let (mut end_user, mut intermediaries, mut route, mut contract, mut licenses) =
             (None, None, None, None, None);
-        let extra = read_record(
-            &mut map,
-            &[
-                "id",
-                "date",
-                "exporter",
-                "consignee",
-                "end_user",
-                "intermediaries",
-                "destination",
-                "route",
-                "items",
-                "contract",
-                "licenses",
-            ],
-            |k, m| {
-                match k {
-                    "id" => id = Some(m.next_value()?),
-                    "date" => date = Some(m.next_value()?),
-                    "exporter" => exporter = Some(m.next_value()?),
-                    "consignee" => consignee = Some(m.next_value()?),
-                    "end_user" => end_user = m.next_value()?,
-                    "intermediaries" => intermediaries = m.next_value()?,
-                    "destination" => destination = Some(m.next_value()?),
-                    "route" => route = m.next_value()?,
-                    "items" => items = Some(m.next_value::<NonEmptyItems>()?.0),
-                    "contract" => contract = m.next_value()?,
-                    "licenses" => licenses = m.next_value()?,
-                    other => return Err(unhandled(other)),
-                }
-                Ok(())
-            },
-        )?;
+        let extra = read_fields!(map, |m| {
+            "id" => id = Some(m.next_value()?),
+            "date" => date = Some(m.next_value::<DateField>()?.0),
+            "exporter" => exporter = Some(m.next_value()?),
+            "consignee" => consignee = Some(m.next_value()?),
+            "end_user" => end_user = m.next_value()?,
+            "intermediaries" => intermediaries = m.next_value()?,
+            "destination" => destination = Some(m.next_value()?),
+            "route" => route = m.next_value()?,
+            "items" => items = Some(m.next_value::<NonEmptyItems>()?.0),
+            "contract" => contract = m.next_value()?,
+            "licenses" => licenses = m.next_value()?,
+        })?;
         Ok(Shipment {
             id: required(id, "id")?,
             date: required(date, "date")?,
@@ -563,26 +567,16 @@ record_reader!(
 record_reader!(Party, "a party: a mapping with at least `name`", |map| {
     let (mut id, mut name, mut country, mut city, mut role) = (None, None, None, None, None);
     let (mut end_use, mut percent, mut owners) = (None, None, None);
-    let extra = read_record(
-        &mut map,
-        &[
-            "id", "name", "country", "city", "role", "end_use", "percent", "owners",
-        ],
-        |k, m| {
-            match k {
-                "id" => id = m.next_value()?,
-                "name" => name = Some(m.next_value()?),
-                "country" => country = m.next_value()?,
-                "city" => city = m.next_value()?,
-                "role" => role = m.next_value()?,
-                "end_use" => end_use = m.next_value()?,
-                "percent" => percent = m.next_value()?,
-                "owners" => owners = m.next_value()?,
-                other => return Err(unhandled(other)),
-            }
-            Ok(())
-        },
-    )?;
+    let extra = read_fields!(map, |m| {
+        "id" => id = m.next_value()?,
+        "name" => name = Some(m.next_value()?),
+        "country" => country = m.next_value()?,
+        "city" => city = m.next_value()?,
+        "role" => role = m.next_value()?,
+        "end_use" => end_use = m.next_value()?,
+        "percent" => percent = m.next_value()?,
+        "owners" => owners = m.next_value()?,
+    })?;
     Ok(Party {
         id,
         name: required(name, "name")?,
@@ -600,33 +594,16 @@ record_reader!(Party, "a party: a mapping with at least `name`", |map| {
 record_reader!(Item, "an item: a mapping with at least `hs_code`", |map| {
     let (mut description, mut hs_code, mut eccn, mut origin) = (None, None, None, None);
     let (mut us_content_percent, mut quantity, mut unit, mut value) = (None, None, None, None);
-    let extra = read_record(
-        &mut map,
-        &[
-            "description",
-            "hs_code",
-            "eccn",
-            "origin",
-            "us_content_percent",
-            "quantity",
-            "unit",
-            "value",
-        ],
-        |k, m| {
-            match k {
-                "description" => description = m.next_value()?,
-                "hs_code" => hs_code = Some(m.next_value()?),
-                "eccn" => eccn = m.next_value()?,
-                "origin" => origin = m.next_value()?,
-                "us_content_percent" => us_content_percent = m.next_value()?,
-                "quantity" => quantity = m.next_value()?,
-                "unit" => unit = m.next_value()?,
-                "value" => value = m.next_value()?,
-                other => return Err(unhandled(other)),
-            }
-            Ok(())
-        },
-    )?;
+    let extra = read_fields!(map, |m| {
+        "description" => description = m.next_value()?,
+        "hs_code" => hs_code = Some(m.next_value()?),
+        "eccn" => eccn = m.next_value()?,
+        "origin" => origin = m.next_value()?,
+        "us_content_percent" => us_content_percent = m.next_value()?,
+        "quantity" => quantity = m.next_value()?,
+        "unit" => unit = m.next_value()?,
+        "value" => value = m.next_value()?,
+    })?;
     Ok(Item {
         description,
         hs_code: required(hs_code, "hs_code")?,
@@ -642,14 +619,10 @@ record_reader!(Item, "an item: a mapping with at least `hs_code`", |map| {
 
 record_reader!(Contract, "a contract: a mapping", |map| {
     let (mut id, mut date, mut no_russia_clause) = (None, None, None);
-    let extra = read_record(&mut map, &["id", "date", "no_russia_clause"], |k, m| {
-        match k {
-            "id" => id = m.next_value()?,
-            "date" => date = m.next_value()?,
-            "no_russia_clause" => no_russia_clause = m.next_value()?,
-            other => return Err(unhandled(other)),
-        }
-        Ok(())
+    let extra = read_fields!(map, |m| {
+        "id" => id = m.next_value()?,
+        "date" => date = m.next_value::<Option<DateField>>()?.map(|d| d.0),
+        "no_russia_clause" => no_russia_clause = m.next_value()?,
     })?;
     Ok(Contract {
         id,
@@ -661,20 +634,14 @@ record_reader!(Contract, "a contract: a mapping", |map| {
 
 record_reader!(License, "a licence: a mapping", |map| {
     let (mut id, mut authority, mut covers, mut valid_until) = (None, None, None, None);
-    let extra = read_record(
-        &mut map,
-        &["id", "authority", "covers", "valid_until"],
-        |k, m| {
-            match k {
-                "id" => id = m.next_value()?,
-                "authority" => authority = m.next_value()?,
-                "covers" => covers = Some(m.next_value()?),
-                "valid_until" => valid_until = m.next_value()?,
-                other => return Err(unhandled(other)),
-            }
-            Ok(())
-        },
-    )?;
+    let extra = read_fields!(map, |m| {
+        "id" => id = m.next_value()?,
+        "authority" => authority = m.next_value()?,
+        "covers" => covers = Some(m.next_value()?),
+        "valid_until" => {
+            valid_until = m.next_value::<Option<DateField>>()?.map(|d| d.0);
+        }
+    })?;
     Ok(License {
         id,
         authority,
@@ -757,8 +724,10 @@ impl Shipment {
                 ),
             }
         })?;
-        s.check_extras()
-            .map_err(|m| Problem::whole(Code::Shipment, Some(&format!("{name}:{line}")), m))?;
+        // JSON has no extra fact without a canonical form: the reader gives string keys
+        // only, refuses numbers out of range, and has no tags. The walk is skipped, and the
+        // claim checked wherever debug assertions run.
+        debug_assert_eq!(s.check_extras(), Ok(()));
         s.digest = s.compute_digest();
         Ok(s)
     }
@@ -766,30 +735,31 @@ impl Shipment {
     /// Checks what the typed pass cannot see field by field: extra facts that have no
     /// canonical form.
     fn check_extras(&self) -> Result<(), String> {
-        fn party_extras<'a>(p: &'a Party, out: &mut Vec<&'a Extra>) {
-            out.push(&p.extra);
-            for o in p.owners.iter().flat_map(|o| o.iter()) {
-                party_extras(&o.0, out);
-            }
-        }
-        let mut all = vec![&self.extra];
-        party_extras(&self.exporter, &mut all);
-        party_extras(&self.consignee, &mut all);
-        if let Some(p) = &self.end_user {
-            party_extras(p, &mut all);
-        }
-        for p in self.intermediaries.iter().flatten() {
-            party_extras(p, &mut all);
-        }
-        all.extend(self.items.iter().map(|i| &i.extra));
-        all.extend(self.contract.iter().map(|c| &c.extra));
-        all.extend(self.licenses.iter().flatten().map(|l| &l.extra));
-        for extra in all {
+        fn extras(extra: &Extra) -> Result<(), String> {
             for (key, v) in extra {
                 canonical_extra(v).map_err(|e| format!("extra fact `{key}`: {e}"))?;
             }
+            Ok(())
         }
-        Ok(())
+        fn party(p: &Party) -> Result<(), String> {
+            extras(&p.extra)?;
+            p.owners
+                .iter()
+                .flat_map(|o| o.iter())
+                .try_for_each(|o| party(&o.0))
+        }
+        // In the order of the fields, so that the first bad fact reported is the same.
+        extras(&self.extra)?;
+        party(&self.exporter)?;
+        party(&self.consignee)?;
+        self.end_user.iter().try_for_each(party)?;
+        self.intermediaries.iter().flatten().try_for_each(party)?;
+        self.items.iter().try_for_each(|i| extras(&i.extra))?;
+        self.contract.iter().try_for_each(|c| extras(&c.extra))?;
+        self.licenses
+            .iter()
+            .flatten()
+            .try_for_each(|l| extras(&l.extra))
     }
 
     /// `sha256:` of the facts in canonical form: sorted keys, normalised codes, no
@@ -1025,6 +995,71 @@ mod tests {
         let e = load(&MIN.replace("destination: KG", "destination: kg")).unwrap_err();
         assert!(e.message.contains("upper case"), "{}", e.message);
         assert_eq!(e.line_col.map(|l| l.0), Some(5));
+    }
+
+    /// A JSON value of any kind, numbers at and beyond the edges of `f64` and `u64`
+    /// included, nested a few levels.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let edge = prop::sample::select(vec![
+            "null",
+            "true",
+            "-0",
+            "-0.0",
+            "1e308",
+            "-1.7976931348623157e308",
+            "4.9e-324",
+            "1e-400",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "123456789012345678901234567890",
+            "\"\\ud83d\\ude00\"",
+        ])
+        .prop_map(str::to_string);
+        let leaf = prop_oneof![
+            edge,
+            any::<f64>()
+                .prop_filter("finite", |x| x.is_finite())
+                .prop_map(|x| format!("{x:e}")),
+            any::<i64>().prop_map(|x| x.to_string()),
+            "[a-z\u{e9} ]{0,4}".prop_map(|s| format!("\"{s}\"")),
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec(("[a-c0-9]{0,2}", inner), 0..4).prop_map(|kv| {
+                    let fields: Vec<String> =
+                        kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                    format!("{{{}}}", fields.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// `from_json_line` skips the walk over extra facts: whatever JSON reads, it has a
+        /// canonical form.
+        #[test]
+        fn json_extras_are_always_canonical(top in json_value(), party in json_value(), item in json_value()) {
+            let line = format!(
+                r#"{{"id":"S1","date":"2024-05-01","x":{top},"exporter":{{"name":"A","y":{party}}},"consignee":{{"name":"B"}},"destination":"KG","items":[{{"hs_code":"8542.31","z":{item}}}]}}"#
+            );
+            if let Ok(s) = Shipment::from_json_line(&line, "t.jsonl", 1) {
+                proptest::prop_assert_eq!(s.check_extras(), Ok(()));
+            }
+        }
+    }
+
+    #[test]
+    fn json_extras_at_the_edges_read() {
+        let line = r#"{"id":"S1","date":"2024-05-01","big":123456789012345678901234567890,"neg":-0,"tiny":1e-400,"max":1.7976931348623157e308,"exporter":{"name":"A"},"consignee":{"name":"B"},"destination":"KG","items":[{"hs_code":"8542.31"}]}"#;
+        let s = Shipment::from_json_line(line, "t.jsonl", 1).unwrap();
+        assert_eq!(s.check_extras(), Ok(()));
+        assert_eq!(s.extra.len(), 4);
     }
 
     #[test]

@@ -178,19 +178,37 @@ pub struct HsCode(Box<str>);
 impl HsCode {
     /// Parses a code written with or without dots and spaces.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let digits: String = s.chars().filter(|c| *c != '.' && *c != ' ').collect();
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        // One pass over the bytes, not chars: a code is read for every item, and any byte
+        // that is not a digit, dot or space (a non-ASCII one included) refuses it anyway.
+        let mut digits = [0u8; 10];
+        let (mut n, mut allowed) = (0usize, true);
+        for b in s.bytes() {
+            if b.is_ascii_digit() {
+                if let Some(slot) = digits.get_mut(n) {
+                    *slot = b;
+                }
+                n += 1;
+            } else if b != b'.' && b != b' ' {
+                allowed = false;
+                break;
+            }
+        }
+        if !allowed || n == 0 {
             return Err(format!(
                 "`{s}` is not an HS code: only digits, dots and spaces are allowed (e.g. `8542.31`)"
             ));
         }
-        if !(4..=10).contains(&digits.len()) {
+        if !(4..=10).contains(&n) {
             return Err(format!(
-                "`{s}` is not an HS code: it has {} digits, an HS code has 4 to 10",
-                digits.len()
+                "`{s}` is not an HS code: it has {n} digits, an HS code has 4 to 10"
             ));
         }
-        Ok(HsCode(digits.into_boxed_str()))
+        // ASCII digits, at most ten: neither step can fail.
+        let digits = digits
+            .get(..n)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .ok_or_else(|| format!("`{s}` is not an HS code"))?;
+        Ok(HsCode(digits.into()))
     }
 
     /// The code as digits only.
@@ -258,6 +276,44 @@ impl<'de> Deserialize<'de> for HsCode {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// Reads a date field: `YYYY-MM-DD` directly, anything else through chrono's reader,
+/// which gives the same date and the same error message as reading a [`Date`] does.
+pub(crate) struct DateField(pub Date);
+
+/// `YYYY-MM-DD` with a valid day, without chrono's general format machinery, which costs
+/// more than the rest of a date field; everything else is chrono's to accept or refuse.
+pub(crate) fn parse_date(s: &str) -> Result<Date, chrono::ParseError> {
+    if let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = s.as_bytes() {
+        let digits = [y0, y1, y2, y3, m0, m1, d0, d1];
+        if digits.iter().all(u8::is_ascii_digit) {
+            let n = |ds: &[u8]| ds.iter().fold(0u32, |a, d| a * 10 + u32::from(d - b'0'));
+            #[allow(clippy::cast_possible_wrap)] // four digits
+            let year = n(&[y0, y1, y2, y3]) as i32;
+            if let Some(d) = Date::from_ymd_opt(year, n(&[m0, m1]), n(&[d0, d1])) {
+                return Ok(d);
+            }
+        }
+    }
+    s.parse()
+}
+
+impl<'de> Deserialize<'de> for DateField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = DateField;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // chrono's words, so that errors read as before
+                f.write_str("a formatted date string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DateField, E> {
+                parse_date(v).map(DateField).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -338,6 +394,43 @@ mod tests {
         assert!(!code.covers(&entry));
         assert!(HsCode::parse("85A2").is_err());
         assert!(HsCode::parse("854").is_err());
+    }
+
+    /// The reading before byte-level parsing: the reference for equivalence.
+    fn hs_reference(s: &str) -> Result<HsCode, String> {
+        let digits: String = s.chars().filter(|c| *c != '.' && *c != ' ').collect();
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "`{s}` is not an HS code: only digits, dots and spaces are allowed (e.g. `8542.31`)"
+            ));
+        }
+        if !(4..=10).contains(&digits.len()) {
+            return Err(format!(
+                "`{s}` is not an HS code: it has {} digits, an HS code has 4 to 10",
+                digits.len()
+            ));
+        }
+        Ok(HsCode(digits.into_boxed_str()))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn hs_parse_matches_reference(s in "[0-9. a\\u{e9}٣-]{0,14}") {
+            proptest::prop_assert_eq!(HsCode::parse(&s), hs_reference(&s));
+        }
+
+        #[test]
+        fn dates_read_as_chrono_reads_them(s in "[+ -]?[0-9]{1,5}[- ]{1,2}[0-9]{1,3}[- ]{1,2}[0-9]{1,3} ?") {
+            proptest::prop_assert_eq!(parse_date(&s), s.parse::<Date>());
+        }
+
+        #[test]
+        fn well_formed_dates_read_as_chrono_reads_them(y in 0u32..10000, m in 0u32..14, d in 0u32..33) {
+            let s = format!("{y:04}-{m:02}-{d:02}");
+            proptest::prop_assert_eq!(parse_date(&s), s.parse::<Date>());
+        }
     }
 
     #[test]
