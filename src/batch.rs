@@ -97,9 +97,25 @@ impl Slot {
     }
 }
 
+/// Appends an error record for line `line` to `out`; returns `None`, what it counts as.
+#[allow(clippy::expect_used)] // serialising an error record into memory cannot fail: it holds only strings and a number
+fn error(out: &mut Vec<u8>, source: &str, line: usize, msg: String) -> Option<Verdict> {
+    serde_json::to_writer(
+        &mut *out,
+        &ErrorRecord {
+            verdict: "error",
+            source,
+            line,
+            error: msg,
+        },
+    )
+    .expect("error records are strings and numbers");
+    out.push(b'\n');
+    None
+}
+
 /// Evaluates one record and appends its output line to `out`; returns its verdict, or
 /// `None` for an error record.
-#[allow(clippy::expect_used)] // serialising an error record into memory cannot fail: it holds only strings and a number
 fn one(
     out: &mut Vec<u8>,
     rules: &RuleSet,
@@ -108,26 +124,6 @@ fn one(
     line: usize,
     text: &str,
 ) -> Option<Verdict> {
-    let mut error = |msg: String| {
-        serde_json::to_writer(
-            &mut *out,
-            &ErrorRecord {
-                verdict: "error",
-                source,
-                line,
-                error: msg,
-            },
-        )
-        .expect("error records are strings and numbers");
-        out.push(b'\n');
-        None
-    };
-    if text.len() > MAX_LINE_BYTES {
-        return error(format!(
-            "the record is {} bytes, more than the limit of {MAX_LINE_BYTES}",
-            text.len()
-        ));
-    }
     match Shipment::from_json_line(text, source, line) {
         Ok(s) => {
             let o = evaluate(rules, &s, &opts);
@@ -135,7 +131,7 @@ fn one(
             out.push(b'\n');
             Some(o.verdict)
         }
-        Err(p) => error(p.one_line()),
+        Err(p) => error(out, source, line, p.one_line()),
     }
 }
 
@@ -195,9 +191,26 @@ fn record(
     line_no: usize,
     line: &[u8],
 ) {
+    let mut body = line;
+    while let [rest @ .., b'\n' | b'\r'] = body {
+        body = rest;
+    }
+    // A line past the limit was cut there: it is an error record whatever the part read
+    // holds (only spaces, or a character cut in two), never skipped nor misread.
+    if body.len() > MAX_LINE_BYTES {
+        verdicts.push(error(
+            out,
+            source,
+            line_no,
+            format!(
+                "the record is {} bytes, more than the limit of {MAX_LINE_BYTES}",
+                body.len()
+            ),
+        ));
+        return;
+    }
     // A line that is not UTF-8 still yields its record: an error.
-    let line = std::str::from_utf8(line).unwrap_or("\u{fffd} (not UTF-8)");
-    let t = line.trim_end_matches(['\n', '\r']);
+    let t = std::str::from_utf8(body).unwrap_or("\u{fffd} (not UTF-8)");
     // Blank lines separate nothing in JSON Lines: they are not records.
     if t.trim().is_empty() {
         return;
