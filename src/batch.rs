@@ -437,8 +437,8 @@ mod tests {
     #[test]
     fn a_slot_keeps_its_buffers_unless_a_batch_made_them_huge() {
         let mut slot = Slot::default();
-        slot.input.extend_from_slice(&[b'x'; 1000]);
-        slot.output.extend_from_slice(&[b'y'; KEEP_BYTES + 1]);
+        slot.input.resize(1000, b'x');
+        slot.output.resize(KEEP_BYTES + 1, b'y');
         slot.ends.push(1000);
         slot.verdicts.push(None);
         let kept = slot.input.capacity();

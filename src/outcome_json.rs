@@ -1,7 +1,7 @@
 //! An outcome as one line of compact JSON, written straight into a byte buffer: the same
 //! bytes as `serde_json::to_writer`, which stays the definition (the tests hold this
 //! writer to it for every shape of outcome). Batch mode writes one per record, and
-//! serde_json escaping every string byte by byte was most of the cost of writing it: here
+//! `serde_json` escaping every string byte by byte was most of the cost of writing it: here
 //! a string that needs no escape (nearly all) is checked many bytes at a time and copied.
 
 use chrono::Datelike;
@@ -194,10 +194,10 @@ fn verdict_keyword(out: &mut Vec<u8>, v: Verdict) {
     out.push(b'"');
 }
 
-/// A JSON string. serde_json escapes exactly the control characters, `"` and `\`; a
-/// string without any is copied as it is, else serde_json writes it.
+/// A JSON string. `serde_json` escapes exactly the control characters, `"` and `\`; a
+/// string without any is copied as it is, else `serde_json` writes it.
+#[allow(clippy::needless_bitwise_bool)] // no branch per byte, so that the compiler checks many bytes at a time
 fn string(out: &mut Vec<u8>, s: &str) {
-    // No early exit, so that the compiler checks many bytes at a time.
     let plain = s.bytes().fold(true, |plain, b| {
         plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
     });
