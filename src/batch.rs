@@ -59,24 +59,63 @@ struct ErrorRecord<'a> {
     error: String,
 }
 
-/// The input lines of one batch, in one buffer: `ends[k]` is where line `k` ends.
-struct Lines {
+/// One batch on its way round: the reader fills `input` and `ends` (`ends[k]` is where
+/// line `k` ends), a worker fills `output` and `verdicts`, the writer writes it and hands
+/// the slot back to the reader. The same few slots go round for the whole run, so their
+/// buffers are reused: no fresh memory per batch (each thread freeing what another
+/// allocated kept the allocator taking fresh pages), and a fixed number of batches in flight.
+#[derive(Default)]
+struct Slot {
     seq: usize,
+    /// The line number of the first line.
     first: usize,
-    text: Vec<u8>,
+    input: Vec<u8>,
     ends: Vec<usize>,
+    /// The JSON lines of the batch's records.
+    output: Vec<u8>,
+    /// What each record counts as: its verdict, or `None` for an error record.
+    verdicts: Vec<Option<Verdict>>,
 }
 
-/// The output of one batch: its JSON lines in one buffer, and what each record counts as.
-struct Done {
-    seq: usize,
-    text: Vec<u8>,
-    verdicts: Vec<Option<Verdict>>,
+/// A slot's buffer larger than this after a batch (a batch of huge lines) is given back
+/// to the allocator rather than kept for the rest of the run.
+const KEEP_BYTES: usize = 4 * 1024 * 1024;
+
+impl Slot {
+    /// Empties the slot for its next batch, keeping its buffers unless one grew past
+    /// [`KEEP_BYTES`].
+    fn recycle(&mut self) {
+        for buf in [&mut self.input, &mut self.output] {
+            if buf.capacity() > KEEP_BYTES {
+                *buf = Vec::new();
+            } else {
+                buf.clear();
+            }
+        }
+        self.ends.clear();
+        self.verdicts.clear();
+    }
+}
+
+/// Appends an error record for line `line` to `out`; returns `None`, what it counts as.
+#[allow(clippy::expect_used)] // serialising an error record into memory cannot fail: it holds only strings and a number
+fn error(out: &mut Vec<u8>, source: &str, line: usize, msg: String) -> Option<Verdict> {
+    serde_json::to_writer(
+        &mut *out,
+        &ErrorRecord {
+            verdict: "error",
+            source,
+            line,
+            error: msg,
+        },
+    )
+    .expect("error records are strings and numbers");
+    out.push(b'\n');
+    None
 }
 
 /// Evaluates one record and appends its output line to `out`; returns its verdict, or
 /// `None` for an error record.
-#[allow(clippy::expect_used)] // serialising our own records cannot fail: they hold only strings, numbers and lists
 fn one(
     out: &mut Vec<u8>,
     rules: &RuleSet,
@@ -85,41 +124,21 @@ fn one(
     line: usize,
     text: &str,
 ) -> Option<Verdict> {
-    let mut error = |msg: String| {
-        serde_json::to_writer(
-            &mut *out,
-            &ErrorRecord {
-                verdict: "error",
-                source,
-                line,
-                error: msg,
-            },
-        )
-        .expect("error records are strings and numbers");
-        out.push(b'\n');
-        None
-    };
-    if text.len() > MAX_LINE_BYTES {
-        return error(format!(
-            "the record is {} bytes, more than the limit of {MAX_LINE_BYTES}",
-            text.len()
-        ));
-    }
     match Shipment::from_json_line(text, source, line) {
         Ok(s) => {
             let o = evaluate(rules, &s, &opts);
-            serde_json::to_writer(&mut *out, &o).expect("outcomes are strings, numbers and lists");
+            crate::outcome_json::write(out, &o);
             out.push(b'\n');
             Some(o.verdict)
         }
-        Err(p) => error(p.one_line()),
+        Err(p) => error(out, source, line, p.one_line()),
     }
 }
 
 /// Reads JSON Lines from `input`, evaluates each record on `jobs` threads, and writes
 /// one JSON line per record to `out`, in input order. `progress` is called after each
 /// batch is written with the number of records done.
-#[allow(clippy::expect_used)] // the token channel is made with room for the whole window; a panicking reader is a bug
+#[allow(clippy::expect_used)] // the free channel is made with room for the whole window; a panicking reader is a bug
 pub fn run(
     rules: &RuleSet,
     opts: &Options,
@@ -133,17 +152,17 @@ pub fn run(
     // At most `window` batches are read and not yet written: memory stays bounded
     // whatever the input size and however uneven the batches.
     let window = jobs * 4;
-    let (tokens_tx, tokens_rx) = sync_channel::<()>(window);
+    let (free_tx, free_rx) = sync_channel::<Slot>(window);
     for _ in 0..window {
-        tokens_tx
-            .send(())
-            .expect("the token channel has room for the window");
+        free_tx
+            .send(Slot::default())
+            .expect("the free channel has room for the window");
     }
-    let (work_tx, work_rx) = sync_channel::<Lines>(window);
+    let (work_tx, work_rx) = sync_channel::<Slot>(window);
     let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) = sync_channel::<Done>(window);
+    let (done_tx, done_rx) = sync_channel::<Slot>(window);
     std::thread::scope(|s| {
-        let reader = s.spawn(move || read_batches(input, &tokens_rx, &work_tx));
+        let reader = s.spawn(move || read_batches(input, &free_rx, &work_tx));
         for _ in 0..jobs {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
@@ -153,7 +172,7 @@ pub fn run(
         // input, or a closed output) every other side sees it and stops too.
         drop(work_rx);
         drop(done_tx);
-        let written = write_in_order(out, done_rx, tokens_tx, progress);
+        let written = write_in_order(out, done_rx, free_tx, progress);
         let read = reader.join().expect("the reader thread does not panic");
         let summary = written?;
         read?;
@@ -161,19 +180,37 @@ pub fn run(
     })
 }
 
-/// Evaluates one input line into `out`, its output line and its verdict (`None`: an error
-/// record); a blank line is not a record and adds nothing.
+/// Evaluates one input line: appends its output line to `out` and its verdict (`None`:
+/// an error record) to `verdicts`; a blank line is not a record and adds nothing.
 fn record(
-    out: &mut Done,
+    out: &mut Vec<u8>,
+    verdicts: &mut Vec<Option<Verdict>>,
     rules: &RuleSet,
     opts: Options,
     source: &str,
     line_no: usize,
     line: &[u8],
 ) {
+    let mut body = line;
+    while let [rest @ .., b'\n' | b'\r'] = body {
+        body = rest;
+    }
+    // A line past the limit was cut there: it is an error record whatever the part read
+    // holds (only spaces, or a character cut in two), never skipped nor misread.
+    if body.len() > MAX_LINE_BYTES {
+        verdicts.push(error(
+            out,
+            source,
+            line_no,
+            format!(
+                "the record is {} bytes, more than the limit of {MAX_LINE_BYTES}",
+                body.len()
+            ),
+        ));
+        return;
+    }
     // A line that is not UTF-8 still yields its record: an error.
-    let line = std::str::from_utf8(line).unwrap_or("\u{fffd} (not UTF-8)");
-    let t = line.trim_end_matches(['\n', '\r']);
+    let t = std::str::from_utf8(body).unwrap_or("\u{fffd} (not UTF-8)");
     // Blank lines separate nothing in JSON Lines: they are not records.
     if t.trim().is_empty() {
         return;
@@ -183,44 +220,34 @@ fn record(
     } else {
         t
     };
-    let verdict = one(&mut out.text, rules, opts, source, line_no, t);
-    out.verdicts.push(verdict);
+    verdicts.push(one(out, rules, opts, source, line_no, t));
 }
 
+/// Reads the input into the slots handed back by the writer, [`BATCH`] lines to a slot,
+/// until the input ends or nobody takes the slots any more.
 fn read_batches(
     mut input: impl BufRead,
-    tokens: &Receiver<()>,
-    work: &SyncSender<Lines>,
+    free: &Receiver<Slot>,
+    work: &SyncSender<Slot>,
 ) -> std::io::Result<()> {
     let mut seq = 0;
     let mut line_no = 0;
-    // Batches are about the same size: start each with the room the last one needed.
-    let mut room = 64 * 1024;
     loop {
-        if tokens.recv().is_err() {
+        // The writer hands slots back empty.
+        let Ok(mut slot) = free.recv() else {
             return Ok(());
-        }
-        let first = line_no + 1;
-        let mut text = Vec::with_capacity(room);
-        let mut ends = Vec::with_capacity(BATCH);
-        while ends.len() < BATCH && read_line_bounded(&mut input, &mut text)? {
+        };
+        slot.seq = seq;
+        slot.first = line_no + 1;
+        while slot.ends.len() < BATCH && read_line_bounded(&mut input, &mut slot.input)? {
             line_no += 1;
-            ends.push(text.len());
+            slot.ends.push(slot.input.len());
         }
-        if ends.is_empty() {
+        if slot.ends.is_empty() {
             return Ok(());
         }
-        room = room.max(text.len());
-        let last = ends.len() < BATCH;
-        if work
-            .send(Lines {
-                seq,
-                first,
-                text,
-                ends,
-            })
-            .is_err()
-        {
+        let last = slot.ends.len() < BATCH;
+        if work.send(slot).is_err() {
             return Ok(());
         }
         seq += 1;
@@ -242,7 +269,7 @@ fn read_line_bounded(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Re
             break;
         }
         seen_any = true;
-        let (take, end) = match chunk.iter().position(|b| *b == b'\n') {
+        let (take, end) = match memchr::memchr(b'\n', chunk) {
             Some(i) => (i + 1, true),
             None => (chunk.len(), false),
         };
@@ -260,26 +287,29 @@ fn work(
     rules: &RuleSet,
     opts: Options,
     source: &str,
-    work: &Mutex<Receiver<Lines>>,
-    done: &SyncSender<Done>,
+    work: &Mutex<Receiver<Slot>>,
+    done: &SyncSender<Slot>,
 ) {
     loop {
         let next = work.lock().map(|rx| rx.recv());
-        let Ok(Ok(batch)) = next else {
+        let Ok(Ok(mut slot)) = next else {
             return;
         };
-        let mut out = Done {
-            seq: batch.seq,
-            text: Vec::with_capacity(batch.text.len()),
-            verdicts: Vec::with_capacity(batch.ends.len()),
-        };
+        let Slot {
+            first,
+            input,
+            ends,
+            output,
+            verdicts,
+            ..
+        } = &mut slot;
         let mut start = 0;
-        for (i, &end) in batch.ends.iter().enumerate() {
-            let line = batch.text.get(start..end).unwrap_or_default();
+        for (i, &end) in ends.iter().enumerate() {
+            let line = input.get(start..end).unwrap_or_default();
             start = end;
-            record(&mut out, rules, opts, source, batch.first + i, line);
+            record(output, verdicts, rules, opts, source, *first + i, line);
         }
-        if done.send(out).is_err() {
+        if done.send(slot).is_err() {
             return;
         }
     }
@@ -287,29 +317,135 @@ fn work(
 
 fn write_in_order(
     out: &mut impl Write,
-    done: Receiver<Done>,
-    tokens: SyncSender<()>,
+    done: Receiver<Slot>,
+    free: SyncSender<Slot>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> std::io::Result<Summary> {
     let mut summary = Summary::default();
-    let mut pending: BTreeMap<usize, Done> = BTreeMap::new();
+    let mut pending: BTreeMap<usize, Slot> = BTreeMap::new();
     let mut next = 0;
-    for batch in &done {
-        pending.insert(batch.seq, batch);
-        while let Some(batch) = pending.remove(&next) {
-            out.write_all(&batch.text)?;
-            for v in batch.verdicts {
-                summary.count(v);
+    for slot in &done {
+        pending.insert(slot.seq, slot);
+        while let Some(mut slot) = pending.remove(&next) {
+            out.write_all(&slot.output)?;
+            for v in &slot.verdicts {
+                summary.count(*v);
             }
             next += 1;
-            // The batch is out: the reader may read another.
-            let _ = tokens.send(());
+            // The batch is out: its slot goes back to the reader for another.
+            slot.recycle();
+            let _ = free.send(slot);
             progress(summary.records);
         }
     }
     // Closing both ends tells the reader and the workers that the run is over.
     drop(done);
-    drop(tokens);
+    drop(free);
     out.flush()?;
     Ok(summary)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a failed unwrap is a failed test
+mod tests {
+    use std::io::BufReader;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The batches `read_batches` makes of `input`, read through a buffer of `cap` bytes.
+    fn batches(input: &[u8], cap: usize) -> Vec<Slot> {
+        // Enough slots for the whole input, so that the reader never waits for the writer.
+        let n = input.len() / BATCH + 2;
+        let (free_tx, free_rx) = sync_channel(n);
+        for _ in 0..n {
+            free_tx.send(Slot::default()).unwrap();
+        }
+        let (work_tx, work_rx) = sync_channel(n);
+        read_batches(BufReader::with_capacity(cap, input), &free_rx, &work_tx).unwrap();
+        drop(work_tx);
+        work_rx.iter().collect()
+    }
+
+    /// The lines of `input` as the batches hold them, with their line numbers.
+    fn lines(batches: &[Slot]) -> Vec<(usize, Vec<u8>)> {
+        let mut all = Vec::new();
+        for (seq, b) in batches.iter().enumerate() {
+            assert_eq!(b.seq, seq);
+            assert!(!b.ends.is_empty() && b.ends.len() <= BATCH);
+            let mut start = 0;
+            for (i, &end) in b.ends.iter().enumerate() {
+                all.push((b.first + i, b.input[start..end].to_vec()));
+                start = end;
+            }
+            assert_eq!(start, b.input.len());
+        }
+        all
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Every line, in order, numbered from 1, whatever the buffer size and wherever
+        /// the line ends fall in it.
+        #[test]
+        fn every_line_in_order_whatever_the_buffer(
+            input in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'\r'), any::<u8>()], 0..2000),
+            cap in 1usize..40,
+        ) {
+            let got = lines(&batches(&input, cap));
+            let want: Vec<(usize, Vec<u8>)> = input
+                .split_inclusive(|b| *b == b'\n')
+                .enumerate()
+                .map(|(i, l)| (i + 1, l.to_vec()))
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn batches_of_256_lines_and_the_last_one_shorter() {
+        let input = "{}\n".repeat(2 * BATCH + 3);
+        let b = batches(input.as_bytes(), 64);
+        assert_eq!(
+            b.iter()
+                .map(|s| (s.first, s.ends.len()))
+                .collect::<Vec<_>>(),
+            [(1, BATCH), (BATCH + 1, BATCH), (2 * BATCH + 1, 3)]
+        );
+        // A whole number of batches: no empty batch after them.
+        let input = "{}\n".repeat(BATCH);
+        assert_eq!(batches(input.as_bytes(), 64).len(), 1);
+        assert!(batches(b"", 64).is_empty());
+    }
+
+    #[test]
+    fn a_line_past_the_limit_is_cut_and_the_next_line_is_whole() {
+        let mut input = vec![b'x'; MAX_LINE_BYTES + 10];
+        input.extend_from_slice(b"\n{}\n");
+        let got = lines(&batches(&input, 1 << 16));
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0].1.len(),
+            MAX_LINE_BYTES + 1,
+            "cut one byte past the limit"
+        );
+        assert_eq!(got[1], (2, b"{}\n".to_vec()));
+    }
+
+    #[test]
+    fn a_slot_keeps_its_buffers_unless_a_batch_made_them_huge() {
+        let mut slot = Slot::default();
+        slot.input.resize(1000, b'x');
+        slot.output.resize(KEEP_BYTES + 1, b'y');
+        slot.ends.push(1000);
+        slot.verdicts.push(None);
+        let kept = slot.input.capacity();
+        slot.recycle();
+        assert!(slot.input.is_empty() && slot.output.is_empty());
+        assert!(slot.ends.is_empty() && slot.verdicts.is_empty());
+        assert_eq!(slot.input.capacity(), kept);
+        assert_eq!(slot.output.capacity(), 0);
+    }
 }

@@ -24,6 +24,7 @@ pub mod format;
 pub mod lint;
 pub mod lists;
 pub mod load;
+mod outcome_json;
 pub mod parser;
 pub mod render;
 pub mod report;

@@ -137,3 +137,46 @@ fn a_jsonl_file_and_blank_lines_and_invalid_utf8() {
     assert_eq!(records[1]["line"], 3);
     assert_ne!(records[2]["verdict"], "error", "CRLF line ends are fine");
 }
+
+#[test]
+fn a_bom_a_line_past_the_limit_and_a_last_line_without_its_end() {
+    let lines = corpus(1);
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend_from_slice(lines[0].as_bytes());
+    bytes.push(b'\n');
+    // A line longer than the limit becomes an error record, even one blank as far as the
+    // limit (it used to be skipped as blank); the next line is whole.
+    bytes.extend(std::iter::repeat_n(
+        b' ',
+        rulecheck::batch::MAX_LINE_BYTES + 5,
+    ));
+    bytes.extend_from_slice(b"{}\n");
+    bytes.extend_from_slice(lines[1].as_bytes());
+    let out = rulecheck()
+        .args(["eval", "--jobs", "2", "-"])
+        .write_stdin(bytes)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3, "{text}");
+    assert_ne!(records[0]["verdict"], "error", "a BOM on line 1 is fine");
+    assert_eq!(records[1]["verdict"], "error");
+    assert_eq!(records[1]["line"], 2);
+    assert!(
+        records[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than the limit"),
+        "{}",
+        records[1]
+    );
+    assert_ne!(
+        records[2]["verdict"], "error",
+        "the last line needs no line end"
+    );
+    assert_eq!(records[2]["line"], serde_json::Value::Null);
+}
