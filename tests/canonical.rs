@@ -309,9 +309,56 @@ proptest! {
     }
 
     #[test]
+    fn whole_amounts_as_the_float_writer_writes_them(n in 0u64..=1_000_000_000_000_000) {
+        #[allow(clippy::cast_precision_loss)] // below 2^53
+        let x = n as f64;
+        prop_assert_eq!(rulecheck::canonical::small_whole(x), Some(n));
+        let mut buffer = zmij::Buffer::new();
+        prop_assert_eq!(format!("{n}.0"), buffer.format_finite(x));
+    }
+
+    #[test]
     fn the_word_at_a_time_scan_finds_what_a_byte_scan_finds(s in text()) {
         let slow = s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
         prop_assert_eq!(rulecheck::canonical::needs_escape(s.as_bytes()), slow);
+    }
+}
+
+/// Whole numbers written as integers are written as the float writer writes them.
+#[test]
+fn whole_numbers_as_the_float_writer_writes_them() {
+    let zmij = |x: f64| zmij::Buffer::new().format_finite(x).to_string();
+    let fast = |x: f64| rulecheck::canonical::small_whole(x).map(|n| format!("{n}.0"));
+    let mut edges = vec![0.0, 1.0, 9_007_199_254_740_992.0];
+    let mut p = 1u64;
+    while p <= 1_000_000_000_000_000 {
+        for n in [p - 1, p, p + 1, 2 * p, 5 * p, 9 * p, 10 * p - 1] {
+            #[allow(clippy::cast_precision_loss)] // below 2^53
+            edges.push(n as f64);
+        }
+        p *= 10;
+    }
+    for k in 0..53 {
+        edges.push(f64::from(2u32).powi(k));
+    }
+    for x in edges {
+        match fast(x) {
+            Some(s) => assert_eq!(s, zmij(x), "{x}"),
+            None => assert!(x > 1e15, "{x} is whole and in range"),
+        }
+    }
+    for x in [
+        -0.0,
+        -1.0,
+        0.5,
+        1e15 + 0.5,
+        1e15 + 1.0,
+        1e16,
+        f64::NAN,
+        f64::INFINITY,
+        5e-324,
+    ] {
+        assert_eq!(fast(x), None, "{x}");
     }
 }
 
