@@ -774,21 +774,32 @@ impl Shipment {
         // The canonical form is the typed shipment as compact JSON: fields in schema
         // order, codes normalised, extra facts in key order (they are kept sorted), so
         // the same facts give the same bytes however they were written. The bytes are
-        // hashed in one call: the serializer writes in small pieces, and feeding those
-        // to the hash one by one costs more than the hashing.
-        let mut canonical = Vec::with_capacity(1024);
-        crate::canonical::write(&mut canonical, self)
-            .expect("a checked shipment has a canonical JSON form");
-        let hash = Sha256::digest(&canonical);
-        let mut out = String::with_capacity(7 + 64);
-        out.push_str("sha256:");
-        #[allow(clippy::indexing_slicing)] // a nibble indexes 16 digits
-        for b in hash {
-            // Formatting each byte through `{:x}` costs more than the hash of a shipment.
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
+        // hashed in one call, which feeds the hash whole blocks; the buffer is the
+        // thread's own, kept from one shipment to the next rather than allocated each time.
+        thread_local! {
+            static CANONICAL: std::cell::RefCell<Vec<u8>> =
+                std::cell::RefCell::new(Vec::with_capacity(4096));
         }
-        out
+        let hash = CANONICAL.with_borrow_mut(|canonical| {
+            canonical.clear();
+            crate::canonical::write(canonical, self)
+                .expect("a checked shipment has a canonical JSON form");
+            let hash = Sha256::digest(&canonical[..]);
+            // An exceptionally large shipment does not keep its memory for the rest of the run.
+            if canonical.capacity() > 1 << 16 {
+                *canonical = Vec::with_capacity(4096);
+            }
+            hash
+        });
+        let mut out = [0; 7 + 64];
+        let (prefix, digits) = out.split_at_mut(7);
+        prefix.copy_from_slice(b"sha256:");
+        #[allow(clippy::indexing_slicing)] // a nibble indexes 16 digits
+        for (pair, b) in digits.chunks_exact_mut(2).zip(hash) {
+            // Formatting each byte through `{:x}` costs more than the hash of a shipment.
+            pair.copy_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+        String::from_utf8(out.to_vec()).expect("hexadecimal digits are ASCII")
     }
 }
 
