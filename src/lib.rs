@@ -21,6 +21,7 @@ pub mod diff;
 pub mod eval;
 pub mod facts;
 pub mod format;
+pub mod json_text;
 pub mod lint;
 pub mod lists;
 pub mod load;

@@ -2,12 +2,11 @@
 //! bytes as `serde_json::to_writer`, which stays the definition (the tests hold this
 //! writer to it for every shape of outcome). Batch mode writes one per record, and
 //! `serde_json` escaping every string byte by byte was most of the cost of writing it: here
-//! a string that needs no escape (nearly all) is checked many bytes at a time and copied.
+//! a string that needs no escape (nearly all) is checked many bytes at a time and copied
+//! (see [`crate::json_text`]).
 
-use chrono::Datelike;
-use serde::Serialize;
-
-use crate::types::{Date, Verdict};
+use crate::json_text::{date, string};
+use crate::types::Verdict;
 use crate::verdict::{
     Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome,
 };
@@ -194,53 +193,6 @@ fn verdict_keyword(out: &mut Vec<u8>, v: Verdict) {
     out.push(b'"');
 }
 
-/// A JSON string. `serde_json` escapes exactly the control characters, `"` and `\`; a
-/// string without any is copied as it is, else `serde_json` writes it.
-#[allow(clippy::needless_bitwise_bool)] // no branch per byte, so that the compiler checks many bytes at a time
-fn string(out: &mut Vec<u8>, s: &str) {
-    let plain = s.bytes().fold(true, |plain, b| {
-        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
-    });
-    if plain {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        with_serde(out, s);
-    }
-}
-
-/// A date as chrono writes it for serde: `YYYY-MM-DD` for the years 0 to 9999, which are
-/// written here; the others (with a sign) by chrono.
-#[allow(clippy::cast_sign_loss)] // the year is checked to be in 0..=9999
-fn date(out: &mut Vec<u8>, d: Date) {
-    let year = d.year();
-    if !(0..=9999).contains(&year) {
-        with_serde(out, &d);
-        return;
-    }
-    out.push(b'"');
-    digits(out, year as u32, 4);
-    out.push(b'-');
-    digits(out, d.month(), 2);
-    out.push(b'-');
-    digits(out, d.day(), 2);
-    out.push(b'"');
-}
-
-/// Appends `n`, below `10^width`, as `width` decimal digits.
-#[allow(clippy::cast_possible_truncation)] // a decimal digit fits in a byte
-fn digits(out: &mut Vec<u8>, n: u32, width: u32) {
-    for p in (0..width).rev() {
-        out.push(b'0' + (n / 10u32.pow(p) % 10) as u8);
-    }
-}
-
-#[allow(clippy::expect_used)] // writing a string or a date into memory cannot fail
-fn with_serde<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
-    serde_json::to_writer(out, v).expect("strings and dates serialise into memory");
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 mod tests {
@@ -248,7 +200,10 @@ mod tests {
     use proptest::option;
     use proptest::prelude::*;
 
+    use serde::Serialize;
+
     use super::*;
+    use crate::types::Date;
 
     fn via_serde<T: Serialize>(v: &T) -> Vec<u8> {
         serde_json::to_vec(v).unwrap()

@@ -303,7 +303,7 @@ proptest! {
     #[test]
     fn strings_are_escaped_as_serde_json_escapes_them(s in text()) {
         let mut out = Vec::new();
-        rulecheck::canonical::escape_into(&mut out, &s);
+        rulecheck::json_text::escape_into(&mut out, &s);
         let serde = serde_json::to_string(&s).unwrap();
         prop_assert_eq!(format!("\"{}\"", String::from_utf8(out).unwrap()), serde);
     }
@@ -312,7 +312,7 @@ proptest! {
     fn whole_amounts_as_the_float_writer_writes_them(n in 0u64..=1_000_000_000_000_000) {
         #[allow(clippy::cast_precision_loss)] // below 2^53
         let x = n as f64;
-        prop_assert_eq!(rulecheck::canonical::small_whole(x), Some(n));
+        prop_assert_eq!(rulecheck::json_text::small_whole(x), Some(n));
         let mut buffer = zmij::Buffer::new();
         prop_assert_eq!(format!("{n}.0"), buffer.format_finite(x));
     }
@@ -320,7 +320,7 @@ proptest! {
     #[test]
     fn the_word_at_a_time_scan_finds_what_a_byte_scan_finds(s in text()) {
         let slow = s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
-        prop_assert_eq!(rulecheck::canonical::needs_escape(s.as_bytes()), slow);
+        prop_assert_eq!(rulecheck::json_text::needs_escape(s.as_bytes()), slow);
     }
 }
 
@@ -328,7 +328,7 @@ proptest! {
 #[test]
 fn whole_numbers_as_the_float_writer_writes_them() {
     let zmij = |x: f64| zmij::Buffer::new().format_finite(x).to_string();
-    let fast = |x: f64| rulecheck::canonical::small_whole(x).map(|n| format!("{n}.0"));
+    let fast = |x: f64| rulecheck::json_text::small_whole(x).map(|n| format!("{n}.0"));
     let mut edges = vec![0.0, 1.0, 9_007_199_254_740_992.0];
     let mut p = 1u64;
     while p <= 1_000_000_000_000_000 {
@@ -374,12 +374,12 @@ fn every_byte_at_every_position() {
                 let s = String::from_utf8(bytes).unwrap();
                 let slow = b < 0x20 || b == b'"' || b == b'\\';
                 assert_eq!(
-                    rulecheck::canonical::needs_escape(s.as_bytes()),
+                    rulecheck::json_text::needs_escape(s.as_bytes()),
                     slow,
                     "{s:?}"
                 );
                 let mut out = Vec::new();
-                rulecheck::canonical::escape_into(&mut out, &s);
+                rulecheck::json_text::escape_into(&mut out, &s);
                 assert_eq!(
                     format!("\"{}\"", String::from_utf8(out).unwrap()),
                     serde_json::to_string(&s).unwrap()
@@ -391,7 +391,7 @@ fn every_byte_at_every_position() {
     for c in ['é', '\u{2028}', '€', '😀', '\u{ffff}'] {
         for len in 0..10 {
             let s = format!("{}{c}", "a".repeat(len));
-            assert!(!rulecheck::canonical::needs_escape(s.as_bytes()), "{s:?}");
+            assert!(!rulecheck::json_text::needs_escape(s.as_bytes()), "{s:?}");
         }
     }
 }
