@@ -393,6 +393,9 @@ pub struct SetIndex {
     /// Entry keys as written → the first entry with that key, for prefix tests against
     /// long sets; built on the first such test.
     pub prefixes: OnceLock<FxHashMap<Box<str>, usize>>,
+    /// Bit `n` set when some key of `hs` has `n` digits (`n` below 64), so that a code is
+    /// looked up only by prefixes of lengths that occur; built on the first HS lookup.
+    pub hs_lengths: OnceLock<u64>,
 }
 
 /// Sets up to this many entries are scanned for a prefix rather than hashed: a short
@@ -404,8 +407,17 @@ impl ListSet {
     #[must_use]
     pub fn find_hs(&self, code: &HsCode) -> Option<usize> {
         let d = code.digits();
+        let lengths = *self.index.hs_lengths.get_or_init(|| {
+            self.index.hs.keys().fold(0, |m, k| {
+                m | 1u64
+                    .checked_shl(u32::try_from(k.len()).unwrap_or(u32::MAX))
+                    .unwrap_or(0)
+            })
+        });
+        // A key of 64 digits or more has no bit: look every such length up.
         (4..=d.len())
             .rev()
+            .filter(|&n| n >= 64 || lengths & (1u64 << n) != 0)
             .find_map(|n| self.index.hs.get(&d[..n]).copied())
     }
 
@@ -704,6 +716,25 @@ mod tests {
             for text in &texts {
                 let plain = keys.iter().position(|k| text.starts_with(k.as_str()));
                 prop_assert_eq!(set.find_prefix(text), plain, "{}", text);
+            }
+        }
+
+        /// Skipping the prefix lengths no key has finds what looking every length up finds.
+        #[test]
+        fn find_hs_is_the_most_specific_entry(
+            keys in prop::collection::vec("[0-9]{4,10}", 0..40),
+            codes in prop::collection::vec("[0-9]{4,10}", 1..20),
+        ) {
+            let mut set = string_set(&keys);
+            set.kind = super::ListKind::Hs;
+            set.index = crate::lists::build_index(super::ListKind::Hs, &set.entries, &keys, &[]);
+            for code in &codes {
+                let hs = crate::types::HsCode::parse(code).unwrap();
+                let d = hs.digits();
+                let plain = (4..=d.len())
+                    .rev()
+                    .find_map(|n| keys.iter().position(|k| k.as_str() == &d[..n]));
+                prop_assert_eq!(set.find_hs(&hs), plain, "{}", code);
             }
         }
     }
