@@ -2,6 +2,7 @@
 //! turned into indexed sets. Evaluation runs on this form only.
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::OnceLock;
 
@@ -389,16 +390,58 @@ pub struct SetIndex {
     pub names: FxHashMap<Box<str>, usize>,
     /// Aliases of entity entries, as written: the entry each belongs to, and the alias.
     pub aliases: Vec<(usize, Box<str>)>,
+    /// Entry keys as written → the first entry with that key, for prefix tests against
+    /// long sets; built on the first such test.
+    pub prefixes: OnceLock<FxHashMap<Box<str>, usize>>,
+    /// Bit `n` set when some key of `hs` has `n` digits (`n` below 64), so that a code is
+    /// looked up only by prefixes of lengths that occur; built on the first HS lookup.
+    pub hs_lengths: OnceLock<u64>,
 }
+
+/// Sets up to this many entries are scanned for a prefix rather than hashed: a short
+/// scan costs less than hashing every prefix of the value.
+const PREFIX_SCAN_MAX: usize = 16;
 
 impl ListSet {
     /// The entry an HS code falls under, the most specific first.
     #[must_use]
     pub fn find_hs(&self, code: &HsCode) -> Option<usize> {
         let d = code.digits();
+        let lengths = *self.index.hs_lengths.get_or_init(|| {
+            self.index.hs.keys().fold(0, |m, k| {
+                m | 1u64
+                    .checked_shl(u32::try_from(k.len()).unwrap_or(u32::MAX))
+                    .unwrap_or(0)
+            })
+        });
+        // A key of 64 digits or more has no bit: look every such length up.
         (4..=d.len())
             .rev()
+            .filter(|&n| n >= 64 || lengths & (1u64 << n) != 0)
             .find_map(|n| self.index.hs.get(&d[..n]).copied())
+    }
+
+    /// The first entry (in list order) whose key, as written, is a prefix of `text`.
+    #[must_use]
+    pub fn find_prefix(&self, text: &str) -> Option<usize> {
+        if self.entries.len() <= PREFIX_SCAN_MAX {
+            return self
+                .entries
+                .iter()
+                .position(|e| text.starts_with(e.key.as_str()));
+        }
+        let keys = self.index.prefixes.get_or_init(|| {
+            let mut keys = FxHashMap::default();
+            for (i, e) in self.entries.iter().enumerate() {
+                keys.entry(e.key.as_str().into()).or_insert(i);
+            }
+            keys
+        });
+        // Every prefix of `text` that is a key matches; the first entry among them wins.
+        (0..=text.len())
+            .filter_map(|n| text.get(..n))
+            .filter_map(|p| keys.get(p).copied())
+            .min()
     }
 
     /// The entry with exactly this key.
@@ -465,17 +508,34 @@ impl ListSet {
         let Some(e) = self.entries.get(self.entry_of(i)) else {
             return String::new();
         };
-        let mut s = match alias {
-            Some((_, a)) => format!("alias {a} of entry {}", e.key),
-            None => format!("entry {}", e.key),
-        };
-        for (k, v) in &e.attrs {
-            s.push_str(&format!(", {k} {v}"));
+        let mut s = String::with_capacity(128);
+        if let Some((_, a)) = alias {
+            s.push_str("alias ");
+            s.push_str(a);
+            s.push_str(" of ");
         }
-        let p = self.provenance();
-        if !p.is_empty() {
-            s.push_str("; ");
-            s.push_str(&p);
+        s.push_str("entry ");
+        s.push_str(&e.key);
+        for (k, v) in &e.attrs {
+            s.push_str(", ");
+            s.push_str(k);
+            s.push(' ');
+            s.push_str(v);
+        }
+        match (self.source.as_deref(), self.as_of) {
+            (None | Some(""), None) => {}
+            (src, d) => {
+                s.push_str("; ");
+                if let Some(src) = src {
+                    s.push_str(src);
+                }
+                if let Some(d) = d {
+                    if src.is_some() {
+                        s.push_str("; ");
+                    }
+                    let _ = write!(s, "list as of {d}");
+                }
+            }
         }
         s
     }
@@ -621,6 +681,63 @@ pub fn is_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::normalize_name;
+    use proptest::prelude::*;
+
+    fn string_set(keys: &[String]) -> super::ListSet {
+        super::ListSet {
+            name: "s".into(),
+            kind: super::ListKind::Str,
+            title: None,
+            source: None,
+            as_of: None,
+            entries: keys
+                .iter()
+                .map(|k| super::Entry {
+                    key: k.clone(),
+                    attrs: Vec::new(),
+                    origin: None,
+                })
+                .collect(),
+            index: super::SetIndex::default(),
+            span: crate::source::Span::default(),
+            inline: false,
+        }
+    }
+
+    proptest! {
+        /// The hashed prefix search finds the entry the plain scan finds: the first in list
+        /// order, for short and long sets, duplicate and empty keys, multi-byte text.
+        #[test]
+        fn find_prefix_is_the_first_entry_that_is_a_prefix(
+            keys in prop::collection::vec("[3-5][A-Dé]{0,3}[0-9]{0,2}", 0..60),
+            texts in prop::collection::vec("[3-5][A-Dé]{0,4}[0-9]{0,3}", 1..20),
+        ) {
+            let set = string_set(&keys);
+            for text in &texts {
+                let plain = keys.iter().position(|k| text.starts_with(k.as_str()));
+                prop_assert_eq!(set.find_prefix(text), plain, "{}", text);
+            }
+        }
+
+        /// Skipping the prefix lengths no key has finds what looking every length up finds.
+        #[test]
+        fn find_hs_is_the_most_specific_entry(
+            keys in prop::collection::vec("[0-9]{4,10}", 0..40),
+            codes in prop::collection::vec("[0-9]{4,10}", 1..20),
+        ) {
+            let mut set = string_set(&keys);
+            set.kind = super::ListKind::Hs;
+            set.index = crate::lists::build_index(super::ListKind::Hs, &set.entries, &keys, &[]);
+            for code in &codes {
+                let hs = crate::types::HsCode::parse(code).unwrap();
+                let d = hs.digits();
+                let plain = (4..=d.len())
+                    .rev()
+                    .find_map(|n| keys.iter().position(|k| k.as_str() == &d[..n]));
+                prop_assert_eq!(set.find_hs(&hs), plain, "{}", code);
+            }
+        }
+    }
 
     /// The definition of a name's words, written plainly: what the one-buffer version in
     /// `name_words` must give.

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::ast::{CompareOp, Leaves, Quantifier, TimeUnit};
 use crate::compile::{Cond, Const, FactPath, ListSet, Lookup, Root, Rule, RuleSet, Segment, Value};
@@ -99,34 +100,56 @@ impl<'a> List<'a> {
             List::Countries(v) => Val::Country(*v.get(i)?),
             List::Strings(v) => Val::Str(v.get(i)?),
             List::Licenses(v) => Val::License(v.get(i)?),
-            List::AllParties(s) => Val::Party(all_parties(s).nth(i)?.1),
+            List::AllParties(s) => Val::Party(party_at(s, i)?.1),
             List::Yaml(v) => yaml_scalar(v.get(i)?)?,
         })
     }
 
-    /// The concrete path of element `i` when it is not simply `collection[i]`.
-    fn label(self, i: usize) -> Option<String> {
+    /// Writes the concrete path of element `i` when it is not simply `collection[i]`;
+    /// false when it is.
+    fn write_label(self, i: usize, out: &mut String) -> bool {
         match self {
-            List::AllParties(s) => all_parties(s).nth(i).map(|(l, _)| l),
-            _ => None,
+            List::AllParties(s) => match party_at(s, i) {
+                Some((PartyLabel::Named(n), _)) => {
+                    out.push_str(n);
+                    true
+                }
+                Some((PartyLabel::Intermediary(k), _)) => {
+                    let _ = write!(out, "intermediaries[{k}]");
+                    true
+                }
+                None => false,
+            },
+            _ => false,
         }
     }
 }
 
-fn all_parties(s: &Shipment) -> impl Iterator<Item = (String, &Party)> {
-    [
-        ("exporter".to_string(), &s.exporter),
-        ("consignee".to_string(), &s.consignee),
-    ]
-    .into_iter()
-    .chain(s.end_user.iter().map(|p| ("end_user".to_string(), p)))
-    .chain(
-        s.intermediaries
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, p)| (format!("intermediaries[{i}]"), p)),
-    )
+/// Where a party of `parties` sits in the shipment: a named field or an intermediary.
+#[derive(Clone, Copy)]
+enum PartyLabel {
+    Named(&'static str),
+    Intermediary(usize),
+}
+
+/// The `i`th of `parties`: exporter, consignee, end user (when given), intermediaries.
+/// Indexed directly, as every quantifier step over the parties asks for one element.
+fn party_at(s: &Shipment, i: usize) -> Option<(PartyLabel, &Party)> {
+    match i {
+        0 => Some((PartyLabel::Named("exporter"), &s.exporter)),
+        1 => Some((PartyLabel::Named("consignee"), &s.consignee)),
+        _ => {
+            let mut k = i - 2;
+            if let Some(e) = &s.end_user {
+                if k == 0 {
+                    return Some((PartyLabel::Named("end_user"), e));
+                }
+                k -= 1;
+            }
+            let p = s.intermediaries.as_ref()?.get(k)?;
+            Some((PartyLabel::Intermediary(k), p))
+        }
+    }
 }
 
 fn yaml_scalar(v: &serde_yaml::Value) -> Option<Val<'_>> {
@@ -282,6 +305,8 @@ struct Env<'a> {
 #[derive(Default)]
 struct Trace<'a> {
     on: bool,
+    /// Also say why a condition does not hold (`first_false`): only `--explain` asks.
+    why: bool,
     evidence: Vec<Evidence>,
     missing: Vec<String>,
     first_false: Option<String>,
@@ -290,46 +315,52 @@ struct Trace<'a> {
     witness: Vec<(usize, Bound<'a>)>,
 }
 
+impl Trace<'_> {
+    /// True when a test that came out `holds` leaves nothing to record: tracing is off,
+    /// or it failed and no one asks why (or the first failure is already told).
+    fn skip(&self, holds: bool) -> bool {
+        !self.on || (!holds && (!self.why || self.first_false.is_some()))
+    }
+}
+
 impl<'a> Env<'a> {
-    fn render_base(&self, root: &Root) -> String {
-        match root {
-            Root::Shipment => String::new(),
-            Root::AsOf => "as_of".into(),
-            Root::RuleId => "rule.id".into(),
-            Root::RuleRegime => "rule.regime".into(),
+    /// The concrete path of `fp` up to `n` steps, e.g. `items[1].hs_code`.
+    fn render(&self, fp: &FactPath, n: usize) -> String {
+        let mut s = String::new();
+        self.render_into(fp, n, &mut s);
+        s
+    }
+
+    /// [`Env::render`] appended to `out`: nested variables write into the one buffer.
+    #[allow(clippy::indexing_slicing)] // the start is clamped to the length
+    fn render_into(&self, fp: &FactPath, n: usize, out: &mut String) {
+        let start = out.len();
+        match &fp.root {
+            Root::Shipment => {}
+            Root::AsOf => out.push_str("as_of"),
+            Root::RuleId => out.push_str("rule.id"),
+            Root::RuleRegime => out.push_str("rule.regime"),
             Root::Var(slot) => match self.slots.get(*slot).and_then(Option::as_ref) {
-                Some(b) => self.render_bound(b),
-                None => "?".into(),
+                Some(b) => {
+                    if !b.list.write_label(b.index, out) {
+                        self.render_into(b.collection, b.collection.steps.len(), out);
+                        let _ = write!(out, "[{}]", b.index);
+                    }
+                }
+                None => out.push('?'),
             },
         }
-    }
-
-    fn render_bound(&self, b: &Bound<'a>) -> String {
-        b.list.label(b.index).unwrap_or_else(|| {
-            format!(
-                "{}[{}]",
-                self.render(b.collection, b.collection.steps.len()),
-                b.index
-            )
-        })
-    }
-
-    /// The concrete path of `fp` up to `n` steps, e.g. `items[1].hs_code`.
-    #[allow(clippy::indexing_slicing)] // the start is clamped to the length
-    fn render(&self, fp: &FactPath, n: usize) -> String {
-        let mut s = self.render_base(&fp.root);
         let skip = usize::from(matches!(fp.root, Root::Var(_)));
         let names = match fp.root {
             Root::Shipment | Root::Var(_) => &fp.names[skip.min(fp.names.len())..],
             _ => &[][..],
         };
         for name in names.iter().take(n) {
-            if !s.is_empty() {
-                s.push('.');
+            if out.len() > start {
+                out.push('.');
             }
-            s.push_str(name);
+            out.push_str(name);
         }
-        s
     }
 
     fn resolve(&self, fp: &'a FactPath, tr: &mut Trace<'a>) -> Option<Val<'a>> {
@@ -351,7 +382,7 @@ impl<'a> Env<'a> {
                         if let Field::Extra(name) = f
                             && Self::extra_present(&v, name)
                         {
-                            path.push_str(&format!(" (not {})", fp.ty));
+                            let _ = write!(path, " (not {})", fp.ty);
                         }
                         if !tr.missing.contains(&path) {
                             tr.missing.push(path);
@@ -649,24 +680,33 @@ fn lookup(set: &ListSet, how: Lookup, v: &Val<'_>) -> Option<usize> {
 }
 
 fn fact_text(v: &Value, env: &Env<'_>) -> String {
+    let mut s = String::new();
+    fact_text_into(v, env, &mut s);
+    s
+}
+
+/// [`fact_text`] appended to `out`.
+fn fact_text_into(v: &Value, env: &Env<'_>, out: &mut String) {
     match v {
-        Value::Fact(fp) => env.render(fp, fp.steps.len()),
-        Value::Ownership { party, list } => format!(
-            "ownership of {} by {}",
-            env.render(party, party.steps.len()),
-            list.name
-        ),
-        Value::Count { collection, .. } => format!(
-            "count of {}",
-            env.render(collection, collection.steps.len())
-        ),
+        Value::Fact(fp) => env.render_into(fp, fp.steps.len(), out),
+        Value::Ownership { party, list } => {
+            out.push_str("ownership of ");
+            env.render_into(party, party.steps.len(), out);
+            out.push_str(" by ");
+            out.push_str(&list.name);
+        }
+        Value::Count { collection, .. } => {
+            out.push_str("count of ");
+            env.render_into(collection, collection.steps.len(), out);
+        }
         Value::Sum {
             collection, value, ..
-        } => format!(
-            "sum of {} over {}",
-            value.names.last().map_or("", |n| &**n),
-            env.render(collection, collection.steps.len())
-        ),
+        } => {
+            out.push_str("sum of ");
+            out.push_str(value.names.last().map_or("", |n| &**n));
+            out.push_str(" over ");
+            env.render_into(collection, collection.steps.len(), out);
+        }
         Value::Shift { base, amount, unit } => {
             let unit = match unit {
                 TimeUnit::Days => "days",
@@ -674,13 +714,10 @@ fn fact_text(v: &Value, env: &Env<'_>) -> String {
                 TimeUnit::Years => "years",
             };
             let sign = if *amount < 0 { '-' } else { '+' };
-            format!(
-                "{} {sign} {} {unit}",
-                fact_text(base, env),
-                amount.unsigned_abs()
-            )
+            fact_text_into(base, env, out);
+            let _ = write!(out, " {sign} {} {unit}", amount.unsigned_abs());
         }
-        Value::Const(_) => String::new(),
+        Value::Const(_) => {}
     }
 }
 
@@ -743,7 +780,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                 return Tri::Unknown;
             };
             let holds = b != neg;
-            if !tr.on {
+            if tr.skip(holds) {
                 return Tri::from(holds);
             }
             let ty = value_ty(lhs);
@@ -785,7 +822,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             };
             let found = lookup(set, *how, &got.val);
             let holds = found.is_some() != (*negated != neg);
-            if !tr.on {
+            if tr.skip(holds) {
                 return Tri::from(holds);
             }
             let not = if *negated != neg { "not in" } else { "in" };
@@ -817,7 +854,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                     == Some(true)
             });
             let holds = found.is_some() != (*negated != neg);
-            if !tr.on {
+            if tr.skip(holds) {
                 return Tri::from(holds);
             }
             let not = if *negated != neg { "not in" } else { "in" };
@@ -841,12 +878,9 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                 Val::Hs(h) => h.digits(),
                 _ => return Tri::Unknown,
             };
-            let found = set
-                .entries
-                .iter()
-                .position(|e| text.starts_with(e.key.as_str()));
+            let found = set.find_prefix(text);
             let holds = found.is_some() != neg;
-            if !tr.on {
+            if tr.skip(holds) {
                 return Tri::from(holds);
             }
             let test = format!("{}starts with {}", if neg { "not " } else { "" }, set.name);
@@ -865,7 +899,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             let mut quiet = Trace::default();
             let present = env.resolve(path, &mut quiet).is_some();
             let holds = (present != *missing) != neg;
-            if !tr.on {
+            if tr.skip(holds) {
                 return Tri::from(holds);
             }
             let shown = if present { "present" } else { "missing" };
@@ -890,7 +924,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             };
             let Val::Bool(b) = v else { return Tri::Unknown };
             let holds = b != neg;
-            if !tr.on {
+            if tr.skip(holds) {
                 return Tri::from(holds);
             }
             leaf(
@@ -947,7 +981,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                     matched: None,
                 });
             }
-            if r == Tri::False && tr.on && !explained_before {
+            if r == Tri::False && tr.on && tr.why && !explained_before {
                 let coll = env.render(collection, collection.steps.len());
                 tr.first_false = Some(match (exists, tr.first_false.take()) {
                     _ if list.len() == 0 => format!("{coll} is empty"),
@@ -1020,9 +1054,10 @@ struct Traced<'a> {
     trace: Trace<'a>,
 }
 
-fn run<'a>(c: &'a Cond, env: &mut Env<'a>, on: bool) -> Traced<'a> {
+fn run<'a>(c: &'a Cond, env: &mut Env<'a>, on: bool, why: bool) -> Traced<'a> {
     let mut trace = Trace {
         on,
+        why,
         ..Trace::default()
     };
     let result = cond(c, env, &mut trace, false);
@@ -1087,9 +1122,12 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         .map(|g| {
             g.scope
                 .as_ref()
-                .map_or(Tri::True, |c| run(c, &mut env, false).result)
+                .map_or(Tri::True, |c| run(c, &mut env, false, false).result)
         })
         .collect();
+
+    let mut scope_traces: Vec<Option<(Vec<Evidence>, Vec<String>)>> =
+        vec![None; rules.regimes.len()];
 
     let mut findings = Vec::new();
     let mut relaxed = Vec::new();
@@ -1114,7 +1152,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
                 let why = regime
                     .scope
                     .as_ref()
-                    .and_then(|c| run(c, &mut env, true).trace.first_false)
+                    .and_then(|c| run(c, &mut env, true, true).trace.first_false)
                     .unwrap_or_default();
                 not_fired.push(NotFired {
                     rule: rule.id.clone(),
@@ -1125,7 +1163,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             continue;
         }
         env.rule = None;
-        let fast = run(&rule.when, &mut env, false).result;
+        let fast = run(&rule.when, &mut env, false, false).result;
         let combined = match (scope, fast) {
             (_, Tri::False) => Tri::False,
             (Tri::True, r) => r,
@@ -1133,7 +1171,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         };
         if combined == Tri::False {
             if opts.explain {
-                let why = run(&rule.when, &mut env, true)
+                let why = run(&rule.when, &mut env, true, true)
                     .trace
                     .first_false
                     .unwrap_or_else(|| "its condition does not hold".into());
@@ -1146,7 +1184,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             continue;
         }
         let traced = if full {
-            run(&rule.when, &mut env, true)
+            run(&rule.when, &mut env, true, false)
         } else {
             Traced {
                 result: combined,
@@ -1161,23 +1199,26 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         };
         if !full {
             // Verdicts only: no evidence of the scope either.
-        } else if scope == Tri::Unknown
-            && let Some(sc) = &regime.scope
+        } else if let Some(sc) = &regime.scope
+            && scope != Tri::False
         {
-            let st = run(sc, &mut env, true);
-            for m in st.trace.missing {
-                if !rule_missing.contains(&m) {
-                    rule_missing.push(m);
+            // Traced once per regime and shipment: every rule of the regime shows the same.
+            let (sc_evidence, sc_missing) = scope_traces[rule.regime].get_or_insert_with(|| {
+                let st = run(sc, &mut env, true, false).trace;
+                (st.evidence, st.missing)
+            });
+            if scope == Tri::Unknown {
+                for m in sc_missing.iter() {
+                    if !rule_missing.contains(m) {
+                        rule_missing.push(m.clone());
+                    }
                 }
+            } else {
+                // The scope is part of why the rule applies: show what brought the shipment in.
+                let mut ev = sc_evidence.clone();
+                ev.append(&mut because);
+                because = ev;
             }
-        } else if scope == Tri::True
-            && let Some(sc) = &regime.scope
-        {
-            // The scope is part of why the rule applies: show what brought the shipment in.
-            let st = run(sc, &mut env, true);
-            let mut ev = st.trace.evidence;
-            ev.append(&mut because);
-            because = ev;
         }
         let base = if combined == Tri::True {
             rule.verdict
@@ -1202,7 +1243,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             if !x.effective.contains(as_of) {
                 continue;
             }
-            let t = run(&x.when, &mut env, full);
+            let t = run(&x.when, &mut env, full, full && opts.explain);
             let leaves_text = match x.leaves {
                 Leaves::Nothing => "nothing".to_string(),
                 Leaves::Verdict(v) => v.to_string(),
