@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::compile::RuleSet;
 use crate::eval::{Options, evaluate};
-use crate::facts::Shipment;
+use crate::facts::{Shipment, ShipmentId};
 use crate::types::Verdict;
 
 /// Records handed to a worker at a time: large enough to amortise channel traffic,
@@ -54,6 +54,9 @@ impl Summary {
 struct ErrorRecord<'a> {
     /// Always `error`, so that consumers can tell records apart.
     verdict: &'static str,
+    /// The record's `id`, when the line is a JSON object with a usable one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shipment: Option<String>,
     source: &'a str,
     line: usize,
     error: String,
@@ -99,11 +102,18 @@ impl Slot {
 
 /// Appends an error record for line `line` to `out`; returns `None`, what it counts as.
 #[allow(clippy::expect_used)] // serialising an error record into memory cannot fail: it holds only strings and a number
-fn error(out: &mut Vec<u8>, source: &str, line: usize, msg: String) -> Option<Verdict> {
+fn error(
+    out: &mut Vec<u8>,
+    source: &str,
+    line: usize,
+    shipment: Option<String>,
+    msg: String,
+) -> Option<Verdict> {
     serde_json::to_writer(
         &mut *out,
         &ErrorRecord {
             verdict: "error",
+            shipment,
             source,
             line,
             error: msg,
@@ -131,8 +141,19 @@ fn one(
             out.push(b'\n');
             Some(o.verdict)
         }
-        Err(p) => error(out, source, line, p.one_line()),
+        Err(p) => error(out, source, line, shipment_id(text), p.one_line()),
     }
+}
+
+/// The `id` of a record that could not be read as a shipment, if the line is still a
+/// JSON object whose `id` reads as a shipment id, so that the error record names the
+/// shipment it is about. Only refused records pay for this second reading.
+fn shipment_id(text: &str) -> Option<String> {
+    let serde_json::Value::Object(mut record) = serde_json::from_str(text).ok()? else {
+        return None;
+    };
+    let id: ShipmentId = serde_json::from_value(record.remove("id")?).ok()?;
+    Some(id.0)
 }
 
 /// Reads JSON Lines from `input`, evaluates each record on `jobs` threads, and writes
@@ -202,6 +223,7 @@ fn record(
             out,
             source,
             line_no,
+            None,
             format!(
                 "the record is {} bytes, more than the limit of {MAX_LINE_BYTES}",
                 body.len()

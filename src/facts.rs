@@ -699,12 +699,15 @@ impl Shipment {
         // Built only for a diagnostic: most records are good, and copying each line
         // would cost more than reading it.
         let file = || SourceFile {
-            name: format!("{name}:{line}"),
+            name: name.to_string(),
             text: text.into(),
         };
         let at_column = |code: Code, col: usize, message: String| {
             let mut p = Problem::in_file(code, &file(), col - 1, col, message);
+            // The record is read as a file of its own: its position is the line in the
+            // input, and a snippet of it would number that line 1, so none is shown.
             p.line_col = Some((line, col));
+            p.at = None;
             p
         };
         // One typed pass over the text: no value tree, extra facts captured on the way.

@@ -62,6 +62,16 @@ fn every_record_yields_one_line_in_order_and_bad_ones_are_error_records() {
         if r["verdict"] == "error" {
             assert!(i == 7 || i == 100, "unexpected error at {i}: {r}");
             assert_eq!(r["line"], i + 1);
+            // A record that is still a JSON object with an id names its shipment.
+            if i == 100 {
+                assert_eq!(r["shipment"], "X", "{r}");
+                assert!(
+                    r["error"].as_str().unwrap().starts_with("stdin:101:"),
+                    "the position is the input line and column, once: {r}"
+                );
+            } else {
+                assert!(r.get("shipment").is_none(), "{r}");
+            }
             assert!(
                 r["error"]
                     .as_str()
@@ -135,6 +145,10 @@ fn a_jsonl_file_and_blank_lines_and_invalid_utf8() {
     assert_eq!(records.len(), 3, "blank lines are not records: {text}");
     assert_eq!(records[1]["verdict"], "error");
     assert_eq!(records[1]["line"], 3);
+    assert!(
+        records[1].get("shipment").is_none(),
+        "a line that is not UTF-8 names none"
+    );
     assert_ne!(records[2]["verdict"], "error", "CRLF line ends are fine");
 }
 

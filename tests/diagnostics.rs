@@ -609,6 +609,11 @@ fn deeply_nested_json_line_is_refused_at_the_bracket_that_crosses_the_limit() {
         // record is one level, so the 128th bracket of `note` opens the 129th.
         let col = valid.len() + ",\"note\":".len() + 127 + 1;
         assert_eq!(p.line_col, Some((7, col)), "{depth}: {}", p.one_line());
+        assert!(
+            p.one_line().starts_with(&format!("batch.jsonl:7:{col}: ")),
+            "file, line and column, each once: {}",
+            p.one_line()
+        );
     }
 }
 

@@ -16,9 +16,10 @@ It also checks what the comparison would not see:
   is `review` and says which facts it lacked) is not a rule firing in POLICY.md's sense:
   it is written as `<RULE_ID>?UNDECIDED` so that it shows up as a disagreement, never
   as a silent match;
-* error records (the input contract rejected the record) have no shipment id in
-  rulecheck's output: the id is taken from the input line they name. They are left out
-  of the result file and listed in --errors (one JSON line each: id, line, error).
+* error records (the input contract rejected the record) name the input line, and the
+  shipment id when the line had a readable one (checked against the input); they are
+  left out of the result file and listed in --errors (one JSON line each: id, line,
+  error).
 
 Prints a one-line summary on stderr; exits 1 if the order or count check fails, or
 with --require-clean if there is any error record or undecided finding.
@@ -74,6 +75,8 @@ def main():
             if rec.get("verdict") == "error":
                 if rec.get("line") != in_line:
                     problems.append(f"output record {k}: error for line {rec.get('line')}, expected line {in_line}")
+                if "shipment" in rec and rec["shipment"] != in_id:
+                    problems.append(f"output record {k}: error for {rec['shipment']!r}, input line {in_line} is {in_id!r}")
                 errors.append({"id": in_id, "line": rec.get("line"), "error": rec.get("error")})
                 n_err += 1
                 continue
