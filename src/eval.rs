@@ -1110,6 +1110,9 @@ pub fn evaluate_verdicts(rules: &RuleSet, shipment: &Shipment, opts: &Options) -
     evaluate_with(rules, shipment, *opts, false)
 }
 
+/// A regime scope's evidence and missing facts, once traced.
+type ScopeTrace = Option<(Vec<Evidence>, Vec<String>)>;
+
 /// The evaluation loop; `full` adds evidence, messages and missing facts.
 #[allow(clippy::too_many_lines)]
 #[allow(clippy::indexing_slicing)] // regime and exception indices are made by the checker over the same rule set
@@ -1132,7 +1135,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         })
         .collect();
 
-    let mut scope_traces: SmallVec<[Option<(Vec<Evidence>, Vec<String>)>; 8]> =
+    let mut scope_traces: SmallVec<[ScopeTrace; 8]> =
         SmallVec::from_elem(None, rules.regimes.len());
 
     let mut findings = Vec::new();
