@@ -2,6 +2,7 @@
 //! turned into indexed sets. Evaluation runs on this form only.
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -685,11 +686,12 @@ pub fn normalize_name(name: &str) -> String {
     let mut buf = String::with_capacity(name.len() + 8);
     let mut ranges = Vec::with_capacity(8);
     name_words(name, &mut buf, &mut ranges);
-    let words: Vec<&str> = ranges
+    // Names have few words: they stay on the stack, this runs for every party screened.
+    let words: SmallVec<[&str; 8]> = ranges
         .iter()
         .map(|&(a, b)| buf.get(a..b).unwrap_or_default())
         .collect();
-    let mut kept: Vec<&str> = Vec::with_capacity(words.len());
+    let mut kept: SmallVec<[&str; 8]> = SmallVec::new();
     let mut rest: &[&str] = &words;
     let (forms, phrase_starts) = legal_form_index();
     while let Some((first, tail)) = rest.split_first() {
@@ -712,7 +714,14 @@ pub fn normalize_name(name: &str) -> String {
         kept = words;
     }
     kept.sort_unstable();
-    kept.join(" ")
+    let mut out = String::with_capacity(buf.len() + kept.len());
+    for (i, w) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// True when a name has something to match on: [`normalize_name`] of it is not empty.
