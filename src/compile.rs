@@ -2,6 +2,7 @@
 //! turned into indexed sets. Evaluation runs on this form only.
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -396,6 +397,37 @@ pub struct SetIndex {
     /// Bit `n` set when some key of `hs` has `n` digits (`n` below 64), so that a code is
     /// looked up only by prefixes of lengths that occur; built on the first HS lookup.
     pub hs_lengths: OnceLock<u64>,
+    /// Country sets: by [`country_slot`] of a code, 1 + the entry of `exact` it maps to,
+    /// or 0; empty for other sets. Countries are tested on every shipment, often several
+    /// times, and a table index costs less than hashing the code's text.
+    pub countries: Box<[u32]>,
+}
+
+/// Number of two-letter codes: the size of a country table.
+const COUNTRY_SLOTS: usize = 26 * 26;
+
+/// Where a country code sits in a country table.
+fn country_slot(c: CountryCode) -> usize {
+    let [a, b] = c.letters();
+    // Codes are validated upper-case letters; anything else falls outside the table.
+    usize::from(a.wrapping_sub(b'A')) * 26 + usize::from(b.wrapping_sub(b'A'))
+}
+
+impl SetIndex {
+    /// The country table of a set whose `exact` keys are country codes; keys that are not
+    /// codes cannot be met by one, so they are left out.
+    #[must_use]
+    pub fn country_table(exact: &FxHashMap<Box<str>, usize>) -> Box<[u32]> {
+        let mut table = vec![0u32; COUNTRY_SLOTS];
+        for (k, &i) in exact {
+            if let (Ok(c), Ok(v)) = (CountryCode::parse(k), u32::try_from(i + 1))
+                && let Some(t) = table.get_mut(country_slot(c))
+            {
+                *t = v;
+            }
+        }
+        table.into_boxed_slice()
+    }
 }
 
 /// Sets up to this many entries are scanned for a prefix rather than hashed: a short
@@ -442,6 +474,18 @@ impl ListSet {
             .filter_map(|n| text.get(..n))
             .filter_map(|p| keys.get(p).copied())
             .min()
+    }
+
+    /// The entry of a country code: what [`ListSet::find_exact`] gives for its text.
+    #[must_use]
+    pub fn find_country(&self, c: CountryCode) -> Option<usize> {
+        if self.index.countries.is_empty() {
+            return self.find_exact(c.as_str());
+        }
+        match self.index.countries.get(country_slot(c)) {
+            Some(&v) if v > 0 => usize::try_from(v - 1).ok(),
+            _ => None,
+        }
     }
 
     /// The entry with exactly this key.
@@ -642,11 +686,12 @@ pub fn normalize_name(name: &str) -> String {
     let mut buf = String::with_capacity(name.len() + 8);
     let mut ranges = Vec::with_capacity(8);
     name_words(name, &mut buf, &mut ranges);
-    let words: Vec<&str> = ranges
+    // Names have few words: they stay on the stack, this runs for every party screened.
+    let words: SmallVec<[&str; 8]> = ranges
         .iter()
         .map(|&(a, b)| buf.get(a..b).unwrap_or_default())
         .collect();
-    let mut kept: Vec<&str> = Vec::with_capacity(words.len());
+    let mut kept: SmallVec<[&str; 8]> = SmallVec::new();
     let mut rest: &[&str] = &words;
     let (forms, phrase_starts) = legal_form_index();
     while let Some((first, tail)) = rest.split_first() {
@@ -669,7 +714,14 @@ pub fn normalize_name(name: &str) -> String {
         kept = words;
     }
     kept.sort_unstable();
-    kept.join(" ")
+    let mut out = String::with_capacity(buf.len() + kept.len());
+    for (i, w) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// True when a name has something to match on: [`normalize_name`] of it is not empty.
@@ -716,6 +768,26 @@ mod tests {
             for text in &texts {
                 let plain = keys.iter().position(|k| text.starts_with(k.as_str()));
                 prop_assert_eq!(set.find_prefix(text), plain, "{}", text);
+            }
+        }
+
+        /// The country table finds what the exact keys find, for every code, with
+        /// duplicate keys and keys that are not codes.
+        #[test]
+        fn find_country_is_find_exact(
+            keys in prop::collection::vec("[A-Z]{2}|[A-Z][a-z]|[A-Z]{3}", 0..40),
+        ) {
+            let mut set = string_set(&keys);
+            set.kind = super::ListKind::Country;
+            set.index = crate::lists::build_index(super::ListKind::Country, &set.entries, &keys, &[]);
+            prop_assert!(!set.index.countries.is_empty());
+            for a in b'A'..=b'Z' {
+                for b in b'A'..=b'Z' {
+                    let text = String::from_utf8(vec![a, b]).unwrap();
+                    if let Ok(c) = crate::types::CountryCode::parse(&text) {
+                        prop_assert_eq!(set.find_country(c), set.find_exact(&text), "{}", text);
+                    }
+                }
             }
         }
 

@@ -7,6 +7,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use smallvec::SmallVec;
+
 use crate::ast::{CompareOp, Leaves, Quantifier, TimeUnit};
 use crate::compile::{Cond, Const, FactPath, ListSet, Lookup, Root, Rule, RuleSet, Segment, Value};
 use crate::facts::{Contract, Item, License, Money, Owner, Party, Shipment};
@@ -298,8 +300,12 @@ struct Env<'a> {
     shipment: &'a Shipment,
     as_of: Date,
     rule: Option<(&'a str, &'a str)>,
-    slots: Vec<Option<Bound<'a>>>,
+    slots: Slots<'a>,
 }
+
+/// The variable slots of an evaluation: rule sets bind few variables at once, so they
+/// live on the stack, and evaluating a shipment allocates nothing for them.
+type Slots<'a> = SmallVec<[Option<Bound<'a>>; 8]>;
 
 /// What tracing collects.
 #[derive(Default)]
@@ -671,7 +677,7 @@ fn compare_vals(a: &Val<'_>, op: CompareOp, b: &Val<'_>) -> Option<bool> {
 fn lookup(set: &ListSet, how: Lookup, v: &Val<'_>) -> Option<usize> {
     match (how, v) {
         (Lookup::Direct, Val::Hs(h)) => set.find_hs(h),
-        (Lookup::Direct, Val::Country(c)) => set.find_exact(c.as_str()),
+        (Lookup::Direct, Val::Country(c)) => set.find_country(*c),
         (Lookup::Direct | Lookup::Id, Val::Str(s)) => set.find_exact(s),
         (Lookup::Name, Val::Str(s)) => set.find_name(s),
         (Lookup::Party, Val::Party(p)) => set.find_party(p),
@@ -1066,7 +1072,7 @@ fn run<'a>(c: &'a Cond, env: &mut Env<'a>, on: bool, why: bool) -> Traced<'a> {
 
 fn message<'a>(rule: &'a Rule, env: &mut Env<'a>, witness: &[(usize, Bound<'a>)]) -> String {
     // The first element that made each `any` hold names it in the message.
-    let mut slots: Vec<Option<Bound<'a>>> = vec![None; env.slots.len()];
+    let mut slots: Slots<'a> = SmallVec::from_elem(None, env.slots.len());
     for (slot, b) in witness {
         if let Some(s @ None) = slots.get_mut(*slot) {
             *s = Some(b.clone());
@@ -1104,6 +1110,9 @@ pub fn evaluate_verdicts(rules: &RuleSet, shipment: &Shipment, opts: &Options) -
     evaluate_with(rules, shipment, *opts, false)
 }
 
+/// A regime scope's evidence and missing facts, once traced.
+type ScopeTrace = Option<(Vec<Evidence>, Vec<String>)>;
+
 /// The evaluation loop; `full` adds evidence, messages and missing facts.
 #[allow(clippy::too_many_lines)]
 #[allow(clippy::indexing_slicing)] // regime and exception indices are made by the checker over the same rule set
@@ -1113,10 +1122,10 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         shipment,
         as_of,
         rule: None,
-        slots: vec![None; rules.slots],
+        slots: SmallVec::from_elem(None, rules.slots),
     };
     // Each regime's scope is decided once per shipment.
-    let scopes: Vec<Tri> = rules
+    let scopes: SmallVec<[Tri; 16]> = rules
         .regimes
         .iter()
         .map(|g| {
@@ -1126,8 +1135,8 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         })
         .collect();
 
-    let mut scope_traces: Vec<Option<(Vec<Evidence>, Vec<String>)>> =
-        vec![None; rules.regimes.len()];
+    let mut scope_traces: SmallVec<[ScopeTrace; 8]> =
+        SmallVec::from_elem(None, rules.regimes.len());
 
     let mut findings = Vec::new();
     let mut relaxed = Vec::new();

@@ -639,6 +639,9 @@ pub fn build_index(
         }
     }
     debug_assert_eq!(entries.len(), canonical.len());
+    if kind == ListKind::Country {
+        index.countries = SetIndex::country_table(&index.exact);
+    }
     index
 }
 

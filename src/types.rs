@@ -121,6 +121,12 @@ impl CountryCode {
         Ok(CountryCode([b[0], b[1]]))
     }
 
+    /// The two letters as bytes.
+    #[must_use]
+    pub fn letters(self) -> [u8; 2] {
+        self.0
+    }
+
     /// The two letters.
     #[must_use]
     #[allow(clippy::expect_used)] // country codes are validated ASCII letters
