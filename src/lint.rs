@@ -765,7 +765,14 @@ impl<'a> Lints<'a> {
 
     fn file_entries(&mut self, l: &ast::ListDecl, set: &compile::ListSet) {
         let mut seen: HashMap<String, &str> = HashMap::new();
-        for e in &set.entries {
+        // An entity entry whose id no earlier entry has is an entity of its own, whatever
+        // its name: the id index keeps the first entry of each id.
+        let own_id: HashSet<usize> = if set.kind == ListKind::Entity {
+            set.index.exact.values().copied().collect()
+        } else {
+            HashSet::new()
+        };
+        for (i, e) in set.entries.iter().enumerate() {
             let origin = e.origin.as_deref().unwrap_or("");
             // Entities are the same entry only when every cited column agrees too: OFAC
             // lists distinct persons under one name.
@@ -774,7 +781,7 @@ impl<'a> Lints<'a> {
             } else {
                 e.key.clone()
             };
-            if let Some(first) = seen.get(&key) {
+            if let Some(first) = seen.get(&key).filter(|_| !own_id.contains(&i)) {
                 let here = self.data_location(origin);
                 let msg = format!("`{}` is listed twice in list `{}`", e.key, l.name.name);
                 let help = format!("the first is at {first}: remove one");
@@ -794,7 +801,7 @@ impl<'a> Lints<'a> {
                 .help(help);
                 self.push(Lint::DuplicateListEntry, l.span, p);
             } else {
-                seen.insert(key, origin);
+                seen.entry(key).or_insert(origin);
             }
             if let Some(why) = malformed(set.kind, &e.key) {
                 let here = self.data_location(origin);

@@ -117,21 +117,24 @@ impl Origin {
 fn normalize(joined: &Path) -> String {
     {
         let mut parts: Vec<String> = Vec::new();
+        let absolute = joined.is_absolute();
         for c in joined.components() {
             match c {
                 std::path::Component::ParentDir => {
                     if parts.last().is_some_and(|p| p != "..") {
                         parts.pop();
-                    } else {
+                    } else if !absolute {
+                        // Above the root is the root itself.
                         parts.push("..".into());
                     }
                 }
-                std::path::Component::CurDir => {}
+                // The root is written once, below, not as a part (which gave `//tmp`).
+                std::path::Component::CurDir | std::path::Component::RootDir => {}
                 other => parts.push(other.as_os_str().to_string_lossy().into_owned()),
             }
         }
         let s = parts.join("/");
-        if joined.is_absolute() && !s.starts_with('/') {
+        if absolute && !s.starts_with('/') {
             format!("/{s}")
         } else {
             s
@@ -288,4 +291,22 @@ fn parse(origin: &Origin) -> Result<Parsed, Problems> {
         }
     }
     Ok((sources, parsed, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::normalize;
+
+    #[test]
+    fn paths_are_normalised_once_rooted() {
+        assert_eq!(
+            normalize(Path::new("/tmp/r/./data/../sdn.json")),
+            "/tmp/r/sdn.json"
+        );
+        assert_eq!(normalize(Path::new("/../x")), "/x");
+        assert_eq!(normalize(Path::new("rules/../../x")), "../x");
+        assert_eq!(normalize(Path::new("a/./b")), "a/b");
+    }
 }

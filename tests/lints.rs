@@ -491,6 +491,36 @@ fn duplicate_list_entry_inline_and_in_a_data_file() {
         ("c.csv", "code,name\nRU,Russia\nBY,Belarus\n"),
     ]);
     silent(&ps, Lint::DuplicateListEntry);
+    // Entities: one name under two ids is two entities (lists name distinct persons
+    // alike); the same id again is a repeated entry.
+    let rules = format!(
+        "{HEAD}list sdn {{\n  kind entity\n  from \"e.json\"\n  format json\n  column \"name\"\n  source \"s\"\n  as_of 2024-01-01\n}}\n{}",
+        rule("a.b", "exporter.id in sdn")
+    );
+    let ps = lint_files(&[
+        ("t.rules", &rules),
+        (
+            "e.json",
+            r#"[{"id": "P1", "name": "Ion LLC"}, {"id": "P2", "name": "Ion LLC"}]"#,
+        ),
+    ]);
+    silent(&ps, Lint::DuplicateListEntry);
+    let ps = lint_files(&[
+        ("t.rules", &rules),
+        (
+            "e.json",
+            r#"[{"id": "P1", "name": "Ion LLC"}, {"id": "P2", "name": "Zen"}, {"id": "P1", "name": "Ion LLC"}]"#,
+        ),
+    ]);
+    let p = ps
+        .iter()
+        .find(|p| p.code == Code::Lint(Lint::DuplicateListEntry))
+        .expect("the same entity twice is a duplicate");
+    assert!(
+        p.message.contains("`Ion LLC` is listed twice"),
+        "{}",
+        p.message
+    );
 }
 
 #[test]

@@ -80,7 +80,10 @@ rules_for() {  # rules_for NAME DATA_DIR
   mkdir -p "$dir"
   cp "$HERE/rules/screening.rules" "$dir/"
   ln -sfn "$2" "$dir/data"
-  "$RC" check "$dir" >/dev/null
+  # Warnings (exit 1) are shown in the log; errors stop the run.
+  local st=0
+  "$RC" check "$dir" >/dev/null 2> "$LOGS/check-$1.txt" || st=$?
+  if [ "$st" -gt 1 ]; then cat "$LOGS/check-$1.txt" >&2; exit 1; fi
   echo "$dir"
 }
 R10K=$(rules_for c10k "$C/c10k/data")
