@@ -25,7 +25,7 @@ pub mod json_text;
 pub mod lint;
 pub mod lists;
 pub mod load;
-mod outcome_json;
+pub mod outcome_json;
 pub mod parser;
 pub mod render;
 pub mod report;

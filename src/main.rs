@@ -398,11 +398,17 @@ fn eval_all(
         let code = outcome.verdict.exit_code();
         worst = Some(worst.map_or(code, |w| w.max(code)));
         let rendered = match format.unwrap_or(Format::Text) {
-            Format::Text => render::text(&outcome, out_color),
-            Format::Json => render::json(&outcome) + "\n",
-            Format::Jsonl => serde_json::to_string(&outcome).unwrap_or_default() + "\n",
+            Format::Text => render::text(&outcome, out_color).into_bytes(),
+            Format::Json => (render::json(&outcome) + "\n").into_bytes(),
+            Format::Jsonl => {
+                // The same writer as batch mode, so that a line is the same bytes either way.
+                let mut line = Vec::with_capacity(1024);
+                rulecheck::outcome_json::write(&mut line, &outcome);
+                line.push(b'\n');
+                line
+            }
         };
-        if stdout.write_all(rendered.as_bytes()).is_err() {
+        if stdout.write_all(&rendered).is_err() {
             break;
         }
     }

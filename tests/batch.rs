@@ -194,3 +194,22 @@ fn a_bom_a_line_past_the_limit_and_a_last_line_without_its_end() {
     );
     assert_eq!(records[2]["line"], serde_json::Value::Null);
 }
+
+#[test]
+fn a_yaml_shipment_as_jsonl_is_the_line_batch_mode_writes_for_it() {
+    let path = "examples/bishkek-microcontrollers.yaml";
+    let single = rulecheck()
+        .args(["eval", "--format", "jsonl", path])
+        .output()
+        .unwrap();
+    let v: serde_json::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let batch = rulecheck()
+        .args(["eval", "-"])
+        .write_stdin(serde_json::to_string(&v).unwrap() + "\n")
+        .output()
+        .unwrap();
+    let single = String::from_utf8(single.stdout).unwrap();
+    assert!(single.contains("\"findings\":[{"), "{single}");
+    assert_eq!(single, String::from_utf8(batch.stdout).unwrap());
+}
