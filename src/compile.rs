@@ -534,11 +534,21 @@ impl ListSet {
     /// "list `chpl` (Common High Priority List, as of 2024-02-23)" provenance text.
     #[must_use]
     pub fn provenance(&self) -> String {
-        match (&self.source, self.as_of) {
-            (Some(s), Some(d)) => format!("{s}; list as of {d}"),
-            (Some(s), None) => s.clone(),
-            (None, Some(d)) => format!("list as of {d}"),
-            (None, None) => String::new(),
+        let mut s = String::new();
+        self.write_provenance(&mut s);
+        s
+    }
+
+    /// Appends [`ListSet::provenance`] to `out`.
+    fn write_provenance(&self, out: &mut String) {
+        if let Some(src) = &self.source {
+            out.push_str(src);
+        }
+        if let Some(d) = self.as_of {
+            if self.source.is_some() {
+                out.push_str("; ");
+            }
+            let _ = write!(out, "list as of {d}");
         }
     }
 
@@ -566,20 +576,12 @@ impl ListSet {
             s.push(' ');
             s.push_str(v);
         }
-        match (self.source.as_deref(), self.as_of) {
-            (None | Some(""), None) => {}
-            (src, d) => {
-                s.push_str("; ");
-                if let Some(src) = src {
-                    s.push_str(src);
-                }
-                if let Some(d) = d {
-                    if src.is_some() {
-                        s.push_str("; ");
-                    }
-                    let _ = write!(s, "list as of {d}");
-                }
-            }
+        let before = s.len();
+        s.push_str("; ");
+        self.write_provenance(&mut s);
+        if s.len() == before + 2 {
+            // No provenance: no separator either.
+            s.truncate(before);
         }
         s
     }
