@@ -186,6 +186,8 @@ fn typed_extra<'a>(v: &'a serde_yaml::Value, ty: &Ty) -> Option<Val<'a>> {
     }
 }
 
+// Inlined into the one loop that walks paths: a call per step cost as much as the step.
+#[inline]
 fn field<'a>(v: &Val<'a>, f: &Field, ty: &Ty) -> Option<Val<'a>> {
     use Field as F;
     match (v, f) {
@@ -310,12 +312,13 @@ type Slots<'a> = SmallVec<[Option<Bound<'a>>; 8]>;
 /// What tracing collects.
 #[derive(Default)]
 struct Trace<'a> {
-    on: bool,
     /// Also say why a condition does not hold (`first_false`): only `--explain` asks.
     why: bool,
     evidence: Vec<Evidence>,
     missing: Vec<String>,
     first_false: Option<String>,
+    /// The detail of the last value computed, for its evidence: an ownership chain.
+    detail: Option<String>,
     /// Elements that made an `any` hold, by slot, in evaluation order; discarded with
     /// the evidence of a branch that did not count.
     witness: Vec<(usize, Bound<'a>)>,
@@ -324,8 +327,8 @@ struct Trace<'a> {
 impl Trace<'_> {
     /// True when a test that came out `holds` leaves nothing to record: tracing is off,
     /// or it failed and no one asks why (or the first failure is already told).
-    fn skip(&self, holds: bool) -> bool {
-        !self.on || (!holds && (!self.why || self.first_false.is_some()))
+    fn skip<const ON: bool>(&self, holds: bool) -> bool {
+        !ON || (!holds && (!self.why || self.first_false.is_some()))
     }
 }
 
@@ -369,7 +372,7 @@ impl<'a> Env<'a> {
         }
     }
 
-    fn resolve(&self, fp: &'a FactPath, tr: &mut Trace<'a>) -> Option<Val<'a>> {
+    fn resolve<const ON: bool>(&self, fp: &'a FactPath, tr: &mut Trace<'a>) -> Option<Val<'a>> {
         let mut v = match &fp.root {
             Root::Shipment => Val::Shipment(self.shipment),
             Root::Var(slot) => self.slots.get(*slot)?.as_ref()?.val.clone(),
@@ -383,7 +386,7 @@ impl<'a> Env<'a> {
             match field(&v, f, ty) {
                 Some(next) => v = next,
                 None => {
-                    if tr.on {
+                    if ON {
                         let mut path = self.render(fp, i + 1);
                         if let Field::Extra(name) = f
                             && Self::extra_present(&v, name)
@@ -413,17 +416,14 @@ impl<'a> Env<'a> {
     }
 }
 
-/// Result of a value: the value, and detail for evidence (an ownership chain).
-struct Got<'a> {
-    val: Val<'a>,
-    detail: Option<String>,
-}
-
-fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<'a>> {
-    let plain = |val| Some(Got { val, detail: None });
+fn value<'a, const ON: bool>(
+    v: &'a Value,
+    env: &mut Env<'a>,
+    tr: &mut Trace<'a>,
+) -> Option<Val<'a>> {
     match v {
-        Value::Fact(fp) => plain(env.resolve(fp, tr)?),
-        Value::Const(c) => plain(match c {
+        Value::Fact(fp) => env.resolve::<ON>(fp, tr),
+        Value::Const(c) => Some(match c {
             Const::Str(s) => Val::Str(s),
             Const::Num(n) => Val::Num(*n),
             Const::Date(d) => Val::Date(*d),
@@ -432,11 +432,11 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
             Const::Hs(h) => Val::Hs(Cow::Borrowed(h)),
         }),
         Value::Ownership { party, list } => {
-            let Val::Party(p) = env.resolve(party, tr)? else {
+            let Val::Party(p) = env.resolve::<ON>(party, tr)? else {
                 return None;
             };
             let Some(owners) = &p.owners else {
-                if tr.on {
+                if ON {
                     let path = format!("{}.owners", env.render(party, party.steps.len()));
                     if !tr.missing.contains(&path) {
                         tr.missing.push(path);
@@ -444,24 +444,22 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
                 }
                 return None;
             };
-            let (share, chain) = owned_share(owners, list, tr.on);
-            Some(Got {
-                val: Val::Num(share),
-                detail: tr.on.then(|| {
-                    if chain.is_empty() {
-                        "no listed owner".to_string()
-                    } else {
-                        chain.join("; ")
-                    }
-                }),
-            })
+            let (share, chain) = owned_share(owners, list, ON);
+            if ON {
+                tr.detail = Some(if chain.is_empty() {
+                    "no listed owner".to_string()
+                } else {
+                    chain.join("; ")
+                });
+            }
+            Some(Val::Num(share))
         }
         Value::Count {
             slot,
             collection,
             filter,
         } => {
-            let Val::List(list) = env.resolve(collection, tr)? else {
+            let Val::List(list) = env.resolve::<ON>(collection, tr)? else {
                 return None;
             };
             let (mut n, mut undecided) = (0u32, 0u32);
@@ -469,14 +467,14 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
                 bind(env, *slot, collection, list, i);
                 match filter
                     .as_ref()
-                    .map_or(Tri::True, |f| cond(f, env, tr, false))
+                    .map_or(Tri::True, |f| cond::<ON>(f, env, tr, false))
                 {
                     Tri::True => n += 1,
                     Tri::Unknown => undecided += 1,
                     Tri::False => {}
                 }
             }
-            plain(if undecided == 0 {
+            Some(if undecided == 0 {
                 Val::Num(f64::from(n))
             } else {
                 Val::Range(f64::from(n), f64::from(n + undecided))
@@ -488,7 +486,7 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
             value: vp,
             filter,
         } => {
-            let Val::List(list) = env.resolve(collection, tr)? else {
+            let Val::List(list) = env.resolve::<ON>(collection, tr)? else {
                 return None;
             };
             // Amounts and quantities are never negative (the schema says so), which
@@ -499,10 +497,10 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
                 bind(env, *slot, collection, list, i);
                 let included = filter
                     .as_ref()
-                    .map_or(Tri::True, |f| cond(f, env, tr, false));
+                    .map_or(Tri::True, |f| cond::<ON>(f, env, tr, false));
                 let term = match included {
                     Tri::False => continue,
-                    _ => env.resolve(vp, tr),
+                    _ => env.resolve::<ON>(vp, tr),
                 };
                 match (included, term) {
                     (Tri::True, Some(Val::Num(x))) => {
@@ -512,20 +510,20 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
                     (_, Some(Val::Num(x))) if x >= 0.0 => hi += x,
                     (_, Some(Val::Num(x))) => lo += x,
                     _ if non_negative => hi = f64::INFINITY,
-                    _ => return plain(Val::Range(f64::NEG_INFINITY, f64::INFINITY)),
+                    _ => return Some(Val::Range(f64::NEG_INFINITY, f64::INFINITY)),
                 }
             }
             // Amounts are decimal: round away binary noise such as 0.1 + 0.2.
             let (lo, hi) = (round6(lo), round6(hi));
             // Both ends are rounded to millionths, so equal sums compare equal exactly.
-            plain(if lo.total_cmp(&hi).is_eq() {
+            Some(if lo.total_cmp(&hi).is_eq() {
                 Val::Num(lo)
             } else {
                 Val::Range(lo, hi)
             })
         }
         Value::Shift { base, amount, unit } => {
-            let Val::Date(d) = value(base, env, tr)?.val else {
+            let Val::Date(d) = value::<ON>(base, env, tr)? else {
                 return None;
             };
             let shifted = match unit {
@@ -544,7 +542,7 @@ fn value<'a>(v: &'a Value, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Option<Got<
                     }
                 }
             };
-            plain(Val::Date(shifted?))
+            Some(Val::Date(shifted?))
         }
     }
 }
@@ -746,22 +744,20 @@ fn leaf<'a>(
     test: String,
     matched: Option<String>,
 ) -> Tri {
-    if tr.on {
-        if holds {
-            tr.evidence.push(Evidence {
-                fact,
-                value,
-                test,
-                matched,
-            });
-        } else if tr.first_false.is_none() {
-            let _ = env;
-            tr.first_false = Some(if test.starts_with("is ") {
-                format!("{fact} is {value} (needed: {test})")
-            } else {
-                format!("{fact} = {value} (needed: {test})")
-            });
-        }
+    if holds {
+        tr.evidence.push(Evidence {
+            fact,
+            value,
+            test,
+            matched,
+        });
+    } else if tr.first_false.is_none() {
+        let _ = env;
+        tr.first_false = Some(if test.starts_with("is ") {
+            format!("{fact} is {value} (needed: {test})")
+        } else {
+            format!("{fact} = {value} (needed: {test})")
+        });
     }
     Tri::from(holds)
 }
@@ -770,23 +766,35 @@ fn leaf<'a>(
 /// evidence of a negated test reads as what held.
 #[allow(clippy::too_many_lines)]
 #[allow(clippy::indexing_slicing)] // `junction` calls with indices below the length it is given
-fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tri {
+fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tri {
     match c {
         Cond::Const(b) => Tri::from(*b != neg),
-        Cond::Not(x) => cond(x, env, tr, !neg),
+        Cond::Not(x) => cond::<ON>(x, env, tr, !neg),
         Cond::And(xs) | Cond::Or(xs) => {
             let all_mode = matches!(c, Cond::And(_)) != neg;
-            junction(xs.len(), all_mode, tr, |i, tr| cond(&xs[i], env, tr, neg))
+            junction::<ON>(xs.len(), all_mode, tr, |i, tr| {
+                cond::<ON>(&xs[i], env, tr, neg)
+            })
         }
         Cond::Compare { lhs, op, rhs, test } => {
-            let (Some(l), Some(r)) = (value(lhs, env, tr), value(rhs, env, tr)) else {
+            if ON {
+                tr.detail = None;
+            }
+            let l = value::<ON>(lhs, env, tr);
+            // Only the left side's detail is shown.
+            let detail = if ON { tr.detail.take() } else { None };
+            let r = value::<ON>(rhs, env, tr);
+            if ON {
+                tr.detail = None;
+            }
+            let (Some(l), Some(r)) = (l, r) else {
                 return Tri::Unknown;
             };
-            let Some(b) = compare_vals(&l.val, *op, &r.val) else {
+            let Some(b) = compare_vals(&l, *op, &r) else {
                 return Tri::Unknown;
             };
             let holds = b != neg;
-            if tr.skip(holds) {
+            if tr.skip::<ON>(holds) {
                 return Tri::from(holds);
             }
             let ty = value_ty(lhs);
@@ -799,12 +807,12 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             } else {
                 test.to_string()
             };
-            let matched = l.detail.clone().or_else(|| match rhs {
+            let matched = detail.or_else(|| match rhs {
                 Value::Const(_) => None,
                 _ => Some(format!(
                     "{} = {}",
                     fact_text(rhs, env),
-                    r.val.display(&value_ty(rhs))
+                    r.display(&value_ty(rhs))
                 )),
             });
             leaf(
@@ -812,7 +820,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                 env,
                 holds,
                 fact_text(lhs, env),
-                l.val.display(&ty),
+                l.display(&ty),
                 test,
                 matched,
             )
@@ -823,12 +831,12 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             how,
             negated,
         } => {
-            let Some(got) = value(v, env, tr) else {
+            let Some(got) = value::<ON>(v, env, tr) else {
                 return Tri::Unknown;
             };
-            let found = lookup(set, *how, &got.val);
+            let found = lookup(set, *how, &got);
             let holds = found.is_some() != (*negated != neg);
-            if tr.skip(holds) {
+            if tr.skip::<ON>(holds) {
                 return Tri::from(holds);
             }
             let not = if *negated != neg { "not in" } else { "in" };
@@ -837,7 +845,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                 env,
                 holds,
                 fact_text(v, env),
-                got.val.display(&value_ty(v)),
+                got.display(&value_ty(v)),
                 format!("{not} {}", set.name),
                 found.map(|e| set.describe_entry(e)),
             )
@@ -847,20 +855,20 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             list,
             negated,
         } => {
-            let Some(got) = value(v, env, tr) else {
+            let Some(got) = value::<ON>(v, env, tr) else {
                 return Tri::Unknown;
             };
-            let Some(Val::List(items)) = env.resolve(list, tr) else {
+            let Some(Val::List(items)) = env.resolve::<ON>(list, tr) else {
                 return Tri::Unknown;
             };
             let found = (0..items.len()).find(|&i| {
                 items
                     .get(i)
-                    .and_then(|e| compare_vals(&got.val, CompareOp::Eq, &e))
+                    .and_then(|e| compare_vals(&got, CompareOp::Eq, &e))
                     == Some(true)
             });
             let holds = found.is_some() != (*negated != neg);
-            if tr.skip(holds) {
+            if tr.skip::<ON>(holds) {
                 return Tri::from(holds);
             }
             let not = if *negated != neg { "not in" } else { "in" };
@@ -870,23 +878,23 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                 env,
                 holds,
                 fact_text(v, env),
-                got.val.display(&value_ty(v)),
+                got.display(&value_ty(v)),
                 format!("{not} {lp}"),
                 found.map(|i| format!("{lp}[{i}]")),
             )
         }
         Cond::StartsWith { value: v, set } => {
-            let Some(got) = value(v, env, tr) else {
+            let Some(got) = value::<ON>(v, env, tr) else {
                 return Tri::Unknown;
             };
-            let text = match &got.val {
+            let text = match &got {
                 Val::Str(s) => *s,
                 Val::Hs(h) => h.digits(),
                 _ => return Tri::Unknown,
             };
             let found = set.find_prefix(text);
             let holds = found.is_some() != neg;
-            if tr.skip(holds) {
+            if tr.skip::<ON>(holds) {
                 return Tri::from(holds);
             }
             let test = format!("{}starts with {}", if neg { "not " } else { "" }, set.name);
@@ -895,17 +903,16 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                 env,
                 holds,
                 fact_text(v, env),
-                got.val.display(&value_ty(v)),
+                got.display(&value_ty(v)),
                 test,
                 found.map(|e| set.describe_entry(e)),
             )
         }
         Cond::Present { path, missing } => {
             // A presence test is never unknown: that is what it is for.
-            let mut quiet = Trace::default();
-            let present = env.resolve(path, &mut quiet).is_some();
+            let present = env.resolve::<false>(path, tr).is_some();
             let holds = (present != *missing) != neg;
-            if tr.skip(holds) {
+            if tr.skip::<ON>(holds) {
                 return Tri::from(holds);
             }
             let shown = if present { "present" } else { "missing" };
@@ -925,12 +932,12 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             )
         }
         Cond::Truthy(path) => {
-            let Some(v) = env.resolve(path, tr) else {
+            let Some(v) = env.resolve::<ON>(path, tr) else {
                 return Tri::Unknown;
             };
             let Val::Bool(b) = v else { return Tri::Unknown };
             let holds = b != neg;
-            if tr.skip(holds) {
+            if tr.skip::<ON>(holds) {
                 return Tri::from(holds);
             }
             leaf(
@@ -953,7 +960,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             collection,
             body,
         } => {
-            let Some(Val::List(list)) = env.resolve(collection, tr) else {
+            let Some(Val::List(list)) = env.resolve::<ON>(collection, tr) else {
                 return Tri::Unknown;
             };
             let (exists, body_neg) = match (quantifier, neg) {
@@ -966,19 +973,19 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             };
             let witness = exists && !body_neg;
             let explained_before = tr.first_false.is_some();
-            let r = junction(list.len(), !exists, tr, |i, tr| {
+            let r = junction::<ON>(list.len(), !exists, tr, |i, tr| {
                 bind(env, *slot, collection, list, i);
-                let r = cond(body, env, tr, body_neg);
+                let r = cond::<ON>(body, env, tr, body_neg);
                 if witness
                     && r == Tri::True
-                    && tr.on
+                    && ON
                     && let Some(Some(b)) = env.slots.get(*slot)
                 {
                     tr.witness.push((*slot, b.clone()));
                 }
                 r
             });
-            if r == Tri::True && tr.on && !exists && list.len() == 0 {
+            if r == Tri::True && ON && !exists && list.len() == 0 {
                 // A vacuous `all`/`none` still says why it held.
                 tr.evidence.push(Evidence {
                     fact: env.render(collection, collection.steps.len()),
@@ -987,7 +994,7 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
                     matched: None,
                 });
             }
-            if r == Tri::False && tr.on && tr.why && !explained_before {
+            if r == Tri::False && ON && tr.why && !explained_before {
                 let coll = env.render(collection, collection.steps.len());
                 tr.first_false = Some(match (exists, tr.first_false.take()) {
                     _ if list.len() == 0 => format!("{coll} is empty"),
@@ -1005,12 +1012,25 @@ fn cond<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
 
 /// Kleene and (`all_mode`) or or over `n` operands, short-circuiting, keeping only
 /// the evidence and missing facts that bear on the result.
-fn junction<'a>(
+fn junction<'a, const ON: bool>(
     n: usize,
     all_mode: bool,
     tr: &mut Trace<'a>,
     mut each: impl FnMut(usize, &mut Trace<'a>) -> Tri,
 ) -> Tri {
+    if !ON {
+        // Nothing is recorded: only the Kleene result.
+        let mut result = if all_mode { Tri::True } else { Tri::False };
+        for i in 0..n {
+            match (all_mode, each(i, tr)) {
+                (true, Tri::False) => return Tri::False,
+                (false, Tri::True) => return Tri::True,
+                (_, Tri::Unknown) => result = Tri::Unknown,
+                _ => {}
+            }
+        }
+        return result;
+    }
     let (ev0, mi0, wi0) = (tr.evidence.len(), tr.missing.len(), tr.witness.len());
     let mut result = if all_mode { Tri::True } else { Tri::False };
     for i in 0..n {
@@ -1062,11 +1082,16 @@ struct Traced<'a> {
 
 fn run<'a>(c: &'a Cond, env: &mut Env<'a>, on: bool, why: bool) -> Traced<'a> {
     let mut trace = Trace {
-        on,
         why,
         ..Trace::default()
     };
-    let result = cond(c, env, &mut trace, false);
+    // Two copies of the evaluator: the untraced one, which decides most rules, carries
+    // none of the code that records evidence.
+    let result = if on {
+        cond::<true>(c, env, &mut trace, false)
+    } else {
+        cond::<false>(c, env, &mut trace, false)
+    };
     Traced { result, trace }
 }
 
@@ -1086,7 +1111,7 @@ fn message<'a>(rule: &'a Rule, env: &mut Env<'a>, witness: &[(usize, Bound<'a>)]
                 let saved = std::mem::take(&mut env.slots);
                 env.slots.clone_from(&slots);
                 let mut quiet = Trace::default();
-                match env.resolve(fp, &mut quiet) {
+                match env.resolve::<false>(fp, &mut quiet) {
                     Some(v) => out.push_str(&v.display(&fp.ty)),
                     None => out.push_str("(not given)"),
                 }
@@ -1122,7 +1147,9 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         shipment,
         as_of,
         rule: None,
-        slots: SmallVec::from_elem(None, rules.slots),
+        // Grown by the first binding of each slot: a shipment that binds none (or few)
+        // does not pay for clearing them all.
+        slots: SmallVec::new(),
     };
     // Each regime's scope is decided once per shipment.
     let scopes: SmallVec<[Tri; 16]> = rules
