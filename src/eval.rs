@@ -187,7 +187,8 @@ fn typed_extra<'a>(v: &'a serde_yaml::Value, ty: &Ty) -> Option<Val<'a>> {
 }
 
 // Inlined into the one loop that walks paths: a call per step cost as much as the step.
-#[inline]
+#[allow(clippy::inline_always)]
+#[inline(always)]
 fn field<'a>(v: &Val<'a>, f: &Field, ty: &Ty) -> Option<Val<'a>> {
     use Field as F;
     match (v, f) {
@@ -615,6 +616,7 @@ fn micro_to_pct(m: i64) -> f64 {
 }
 
 #[allow(clippy::indexing_slicing)] // the slots are resized to hold `slot` just above
+#[inline]
 fn bind<'a>(env: &mut Env<'a>, slot: usize, collection: &'a FactPath, list: List<'a>, i: usize) {
     if let Some(val) = list.get(i) {
         if env.slots.len() <= slot {
