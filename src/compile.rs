@@ -3,7 +3,6 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::OnceLock;
 
@@ -394,9 +393,8 @@ pub struct SetIndex {
     /// Entry keys as written → the first entry with that key, for prefix tests against
     /// long sets; built on the first such test.
     pub prefixes: OnceLock<FxHashMap<Box<str>, usize>>,
-    /// Bit `n` set when some key of `hs` has `n` digits (`n` below 64), so that a code is
-    /// looked up only by prefixes of lengths that occur; built on the first HS lookup.
-    pub hs_lengths: OnceLock<u64>,
+    /// `hs` keyed by number: built on the first HS lookup.
+    pub hs_numbers: OnceLock<HsNumbers>,
     /// Country sets: by [`country_slot`] of a code, 1 + the entry of `exact` it maps to,
     /// or 0; empty for other sets. Countries are tested on every shipment, often several
     /// times, and a table index costs less than hashing the code's text.
@@ -430,6 +428,46 @@ impl SetIndex {
     }
 }
 
+/// HS codes have at most this many digits (see [`HsCode::parse`]).
+const MAX_HS_DIGITS: usize = 10;
+
+/// The key of `n` digits whose value is `v`: the length tells `0123` from `123`.
+fn hs_key(v: u64, n: usize) -> u64 {
+    (v << 4) | n as u64
+}
+
+/// HS entries keyed by the number their digits write, which hashes in one step where
+/// the text took a pass over its bytes; every item of every shipment is looked up.
+#[derive(Debug, Default)]
+pub struct HsNumbers {
+    /// Bit `n` set when some key has `n` digits, so that a code is looked up only by
+    /// prefixes of lengths that occur.
+    lengths: u64,
+    /// Number key (see [`hs_key`]) → entry.
+    map: FxHashMap<u64, usize>,
+}
+
+impl HsNumbers {
+    /// The number index of the text keys `hs`. A key that is not 1 to 10 digits cannot
+    /// be the prefix of a code, so it is left out.
+    fn new(hs: &FxHashMap<Box<str>, usize>) -> HsNumbers {
+        let mut t = HsNumbers::default();
+        t.map.reserve(hs.len());
+        for (k, &i) in hs {
+            let n = k.len();
+            if !(1..=MAX_HS_DIGITS).contains(&n) || !k.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let v = k
+                .bytes()
+                .fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+            t.lengths |= 1u64 << n;
+            t.map.insert(hs_key(v, n), i);
+        }
+        t
+    }
+}
+
 /// Sets up to this many entries are scanned for a prefix rather than hashed: a short
 /// scan costs less than hashing every prefix of the value.
 const PREFIX_SCAN_MAX: usize = 16;
@@ -438,19 +476,25 @@ impl ListSet {
     /// The entry an HS code falls under, the most specific first.
     #[must_use]
     pub fn find_hs(&self, code: &HsCode) -> Option<usize> {
-        let d = code.digits();
-        let lengths = *self.index.hs_lengths.get_or_init(|| {
-            self.index.hs.keys().fold(0, |m, k| {
-                m | 1u64
-                    .checked_shl(u32::try_from(k.len()).unwrap_or(u32::MAX))
-                    .unwrap_or(0)
-            })
-        });
-        // A key of 64 digits or more has no bit: look every such length up.
-        (4..=d.len())
+        let table = self
+            .index
+            .hs_numbers
+            .get_or_init(|| HsNumbers::new(&self.index.hs));
+        // The first `n` digits of the code as a number, for every `n`: one pass.
+        let mut prefixes = [0u64; MAX_HS_DIGITS];
+        let mut v = 0u64;
+        for (p, b) in prefixes.iter_mut().zip(code.digits().bytes()) {
+            v = v * 10 + u64::from(b.wrapping_sub(b'0'));
+            *p = v;
+        }
+        let len = code.digits().len().min(MAX_HS_DIGITS);
+        (4..=len)
             .rev()
-            .filter(|&n| n >= 64 || lengths & (1u64 << n) != 0)
-            .find_map(|n| self.index.hs.get(&d[..n]).copied())
+            .filter(|&n| table.lengths & (1u64 << n) != 0)
+            .find_map(|n| {
+                let p = prefixes.get(n - 1)?;
+                table.map.get(&hs_key(*p, n)).copied()
+            })
     }
 
     /// The first entry (in list order) whose key, as written, is a prefix of `text`.
@@ -548,7 +592,8 @@ impl ListSet {
             if self.source.is_some() {
                 out.push_str("; ");
             }
-            let _ = write!(out, "list as of {d}");
+            out.push_str("list as of ");
+            crate::json_text::push_date(out, d);
         }
     }
 

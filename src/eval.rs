@@ -117,7 +117,8 @@ impl<'a> List<'a> {
                     true
                 }
                 Some((PartyLabel::Intermediary(k), _)) => {
-                    let _ = write!(out, "intermediaries[{k}]");
+                    out.push_str("intermediaries");
+                    push_index(out, k);
                     true
                 }
                 None => false,
@@ -125,6 +126,14 @@ impl<'a> List<'a> {
             _ => false,
         }
     }
+}
+
+/// Appends `[i]`: paths of elements are rendered for every missing fact and every piece
+/// of evidence about one, and the formatting machinery cost more than the rest.
+fn push_index(out: &mut String, i: usize) {
+    out.push('[');
+    out.push_str(itoa::Buffer::new().format(i));
+    out.push(']');
 }
 
 /// Where a party of `parties` sits in the shipment: a named field or an intermediary.
@@ -255,7 +264,13 @@ fn field<'a>(v: &Val<'a>, f: &Field, ty: &Ty) -> Option<Val<'a>> {
 
 fn fmt_num(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{x:.0}")
+        if x == 0.0 && x.is_sign_negative() {
+            return "-0".into();
+        }
+        // A whole number below 10^15 is exactly an i64: written as one, as `{x:.0}` would.
+        #[allow(clippy::cast_possible_truncation)]
+        let whole = x as i64;
+        itoa::Buffer::new().format(whole).to_string()
     } else {
         let s = format!("{x:.4}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -272,10 +287,20 @@ impl Val<'_> {
                 format!("{} or more (some undecided)", fmt_num(*lo))
             }
             Val::Range(lo, hi) => format!("{} to {} (some undecided)", fmt_num(*lo), fmt_num(*hi)),
-            Val::Date(d) => d.to_string(),
-            Val::Bool(b) => b.to_string(),
-            Val::Country(c) => c.to_string(),
-            Val::Hs(h) => h.to_string(),
+            // The common kinds are written directly: the formatting machinery cost more
+            // than the text.
+            Val::Date(d) => {
+                let mut s = String::with_capacity(10);
+                crate::json_text::push_date(&mut s, *d);
+                s
+            }
+            Val::Bool(b) => if *b { "true" } else { "false" }.to_string(),
+            Val::Country(c) => c.as_str().to_string(),
+            Val::Hs(h) => {
+                let mut s = String::with_capacity(h.digits().len() + 3);
+                h.push_dotted(&mut s);
+                s
+            }
             Val::Party(p) => p.name.clone(),
             Val::Item(i) => i
                 .description
@@ -336,7 +361,8 @@ impl Trace<'_> {
 impl<'a> Env<'a> {
     /// The concrete path of `fp` up to `n` steps, e.g. `items[1].hs_code`.
     fn render(&self, fp: &FactPath, n: usize) -> String {
-        let mut s = String::new();
+        // Room for a usual path: growing it push by push cost more than writing it.
+        let mut s = String::with_capacity(48);
         self.render_into(fp, n, &mut s);
         s
     }
@@ -354,7 +380,7 @@ impl<'a> Env<'a> {
                 Some(b) => {
                     if !b.list.write_label(b.index, out) {
                         self.render_into(b.collection, b.collection.steps.len(), out);
-                        let _ = write!(out, "[{}]", b.index);
+                        push_index(out, b.index);
                     }
                 }
                 None => out.push('?'),
@@ -686,7 +712,7 @@ fn lookup(set: &ListSet, how: Lookup, v: &Val<'_>) -> Option<usize> {
 }
 
 fn fact_text(v: &Value, env: &Env<'_>) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(48);
     fact_text_into(v, env, &mut s);
     s
 }
@@ -727,13 +753,13 @@ fn fact_text_into(v: &Value, env: &Env<'_>, out: &mut String) {
     }
 }
 
-fn value_ty(v: &Value) -> Ty {
+fn value_ty(v: &Value) -> &Ty {
     match v {
-        Value::Fact(fp) => fp.ty.clone(),
-        Value::Ownership { .. } => Ty::Percent,
-        Value::Count { .. } | Value::Sum { .. } => Ty::Num,
-        Value::Shift { .. } => Ty::Date,
-        Value::Const(_) => Ty::Str,
+        Value::Fact(fp) => &fp.ty,
+        Value::Ownership { .. } => &Ty::Percent,
+        Value::Count { .. } | Value::Sum { .. } => &Ty::Num,
+        Value::Shift { .. } => &Ty::Date,
+        Value::Const(_) => &Ty::Str,
     }
 }
 
@@ -814,7 +840,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 _ => Some(format!(
                     "{} = {}",
                     fact_text(rhs, env),
-                    r.display(&value_ty(rhs))
+                    r.display(value_ty(rhs))
                 )),
             });
             leaf(
@@ -822,7 +848,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 env,
                 holds,
                 fact_text(lhs, env),
-                l.display(&ty),
+                l.display(ty),
                 test,
                 matched,
             )
@@ -847,7 +873,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 env,
                 holds,
                 fact_text(v, env),
-                got.display(&value_ty(v)),
+                got.display(value_ty(v)),
                 format!("{not} {}", set.name),
                 found.map(|e| set.describe_entry(e)),
             )
@@ -880,7 +906,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 env,
                 holds,
                 fact_text(v, env),
-                got.display(&value_ty(v)),
+                got.display(value_ty(v)),
                 format!("{not} {lp}"),
                 found.map(|i| format!("{lp}[{i}]")),
             )
@@ -905,7 +931,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 env,
                 holds,
                 fact_text(v, env),
-                got.display(&value_ty(v)),
+                got.display(value_ty(v)),
                 test,
                 found.map(|e| set.describe_entry(e)),
             )
@@ -1169,7 +1195,6 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
 
     let mut findings = Vec::new();
     let mut relaxed = Vec::new();
-    let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut not_fired = Vec::new();
 
     for (ri, rule) in rules.rules.iter().enumerate() {
@@ -1359,9 +1384,6 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             // more severe), and the conflict is reported rather than hidden.
             distinct.first().copied().flatten().map(|v| v.min(base))
         };
-        for m in &rule_missing {
-            missing.entry(m.clone()).or_default().push(rule.id.clone());
-        }
         let finding = Finding {
             rule: rule.id.clone(),
             regime: regime.name.clone(),
@@ -1385,14 +1407,24 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         }
     }
 
-    // Missing facts that only relaxed findings needed cannot change the verdict.
-    let relaxed_ids: Vec<&str> = relaxed.iter().map(|f| f.rule.as_str()).collect();
-    let missing: Vec<Missing> = missing
+    // Missing facts by fact, with the rules that needed them in rule order (`findings` is
+    // still in rule order here). Facts that only relaxed findings needed cannot change
+    // the verdict: they are left out. Built from the findings' own lists, so that each
+    // fact is copied once, not once per rule.
+    let mut needed: BTreeMap<&str, SmallVec<[&str; 4]>> = BTreeMap::new();
+    for f in &findings {
+        for m in &f.missing {
+            needed.entry(m.as_str()).or_default().push(f.rule.as_str());
+        }
+    }
+    let missing: Vec<Missing> = needed
         .into_iter()
-        .filter_map(|(fact, mut needed_by)| {
-            needed_by.retain(|r| !relaxed_ids.contains(&r.as_str()));
+        .map(|(fact, mut needed_by)| {
             needed_by.dedup();
-            (!needed_by.is_empty()).then_some(Missing { fact, needed_by })
+            Missing {
+                fact: fact.to_string(),
+                needed_by: needed_by.iter().map(|r| (*r).to_string()).collect(),
+            }
         })
         .collect();
     findings.sort_by_key(|f| std::cmp::Reverse(f.verdict));

@@ -17,14 +17,35 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
 /// here; the others (with a sign) by chrono itself.
 #[allow(clippy::expect_used)] // writing a date into memory cannot fail
 pub fn date(out: &mut Vec<u8>, d: Date) {
-    if !(0..=9999).contains(&d.year()) {
+    let Some(text) = ymd(d) else {
         serde_json::to_writer(out, &d).expect("a date serialises into memory");
         return;
+    };
+    out.push(b'"');
+    out.extend_from_slice(&text);
+    out.push(b'"');
+}
+
+/// Appends a date as its `Display` writes it (`YYYY-MM-DD`), without the formatting
+/// machinery for the years 0 to 9999.
+pub fn push_date(out: &mut String, d: Date) {
+    match ymd(d) {
+        Some(text) => out.extend(text.iter().map(|&b| char::from(b))),
+        None => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{d}");
+        }
+    }
+}
+
+/// `YYYY-MM-DD` for the years 0 to 9999, which need no sign.
+fn ymd(d: Date) -> Option<[u8; 10]> {
+    if !(0..=9999).contains(&d.year()) {
+        return None;
     }
     let (y, m, day) = (d.year().unsigned_abs(), d.month(), d.day());
     let digit = |n: u32| b'0' + u8::try_from(n % 10).unwrap_or(0);
-    out.extend_from_slice(&[
-        b'"',
+    Some([
         digit(y / 1000),
         digit(y / 100),
         digit(y / 10),
@@ -35,8 +56,7 @@ pub fn date(out: &mut Vec<u8>, d: Date) {
         b'-',
         digit(day / 10),
         digit(day),
-        b'"',
-    ]);
+    ])
 }
 
 /// Appends the contents of a JSON string for `s`, escaped as `serde_json` escapes:

@@ -230,18 +230,26 @@ impl HsCode {
     }
 }
 
+impl HsCode {
+    /// Appends the dotted form (see the `Display` impl) without the formatting machinery:
+    /// evidence shows a code for every matched item.
+    pub fn push_dotted(&self, out: &mut String) {
+        let d = self.0.as_bytes();
+        for (i, b) in d.iter().enumerate() {
+            if i >= 4 && i % 2 == 0 {
+                out.push('.');
+            }
+            out.push(char::from(*b));
+        }
+    }
+}
+
 impl fmt::Display for HsCode {
     /// Dotted form: heading, then two-digit groups (`8542.31.90`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = &self.0;
-        f.write_str(&d[..4])?;
-        let mut rest = &d[4..];
-        while !rest.is_empty() {
-            let n = rest.len().min(2);
-            write!(f, ".{}", &rest[..n])?;
-            rest = &rest[n..];
-        }
-        Ok(())
+        let mut s = String::with_capacity(self.0.len() + 3);
+        self.push_dotted(&mut s);
+        f.write_str(&s)
     }
 }
 
