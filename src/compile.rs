@@ -458,9 +458,7 @@ impl HsNumbers {
             if !(1..=MAX_HS_DIGITS).contains(&n) || !k.bytes().all(|b| b.is_ascii_digit()) {
                 continue;
             }
-            let v = k
-                .bytes()
-                .fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+            let v = k.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
             t.lengths |= 1u64 << n;
             t.map.insert(hs_key(v, n), i);
         }

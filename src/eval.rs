@@ -1190,8 +1190,8 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         })
         .collect();
 
-    let mut scope_traces: SmallVec<[ScopeTrace; 8]> =
-        SmallVec::from_elem(None, rules.regimes.len());
+    // Made when a scope is first traced: most rule sets trace none for most shipments.
+    let mut scope_traces: SmallVec<[ScopeTrace; 8]> = SmallVec::new();
 
     let mut findings = Vec::new();
     let mut relaxed = Vec::new();
@@ -1266,6 +1266,9 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             && scope != Tri::False
         {
             // Traced once per regime and shipment: every rule of the regime shows the same.
+            if scope_traces.is_empty() {
+                scope_traces.resize(rules.regimes.len(), None);
+            }
             let (sc_evidence, sc_missing) = scope_traces[rule.regime].get_or_insert_with(|| {
                 let st = run(sc, &mut env, true, false).trace;
                 (st.evidence, st.missing)

@@ -29,9 +29,9 @@ pub fn date(out: &mut Vec<u8>, d: Date) {
 /// Appends a date as its `Display` writes it (`YYYY-MM-DD`), without the formatting
 /// machinery for the years 0 to 9999.
 pub fn push_date(out: &mut String, d: Date) {
-    match ymd(d) {
-        Some(text) => out.extend(text.iter().map(|&b| char::from(b))),
-        None => {
+    match ymd(d).as_ref().map(|t| std::str::from_utf8(t)) {
+        Some(Ok(text)) => out.push_str(text),
+        _ => {
             use std::fmt::Write as _;
             let _ = write!(out, "{d}");
         }
