@@ -281,7 +281,11 @@ impl Val<'_> {
     fn display(&self, ty: &Ty) -> String {
         match self {
             Val::Str(s) => (*s).to_string(),
-            Val::Num(n) if *ty == Ty::Percent => format!("{}%", fmt_num(*n)),
+            Val::Num(n) if *ty == Ty::Percent => {
+                let mut s = fmt_num(*n);
+                s.push('%');
+                s
+            }
             Val::Num(n) => fmt_num(*n),
             Val::Range(lo, hi) if hi.is_infinite() => {
                 format!("{} or more (some undecided)", fmt_num(*lo))
@@ -306,7 +310,7 @@ impl Val<'_> {
                 .description
                 .clone()
                 .unwrap_or_else(|| i.hs_code.to_string()),
-            Val::Money(m) => format!("{} {}", fmt_num(m.amount.0), m.currency.0),
+            Val::Money(m) => concat(&[&fmt_num(m.amount.0), " ", &m.currency.0]),
             Val::Contract(c) => c.id.clone().unwrap_or_else(|| "contract".into()),
             Val::License(l) => l.id.clone().unwrap_or_else(|| "license".into()),
             Val::Shipment(s) => s.id.0.clone(),
@@ -479,7 +483,8 @@ fn computed<'a, const ON: bool>(
             };
             let Some(owners) = &p.owners else {
                 if ON {
-                    let path = format!("{}.owners", env.render(party, party.steps.len()));
+                    let mut path = env.render(party, party.steps.len());
+                    path.push_str(".owners");
                     if !tr.missing.contains(&path) {
                         tr.missing.push(path);
                     }
@@ -809,9 +814,9 @@ fn leaf<'a>(
     } else if tr.first_false.is_none() {
         let _ = env;
         tr.first_false = Some(if test.starts_with("is ") {
-            format!("{fact} is {value} (needed: {test})")
+            concat(&[&fact, " is ", &value, " (needed: ", &test, ")"])
         } else {
-            format!("{fact} = {value} (needed: {test})")
+            concat(&[&fact, " = ", &value, " (needed: ", &test, ")"])
         });
     }
     Tri::from(holds)
@@ -854,21 +859,21 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             }
             let ty = value_ty(lhs);
             let test = if neg {
-                format!(
-                    "{} {}",
+                concat(&[
                     op.negate().symbol(),
-                    test.split_once(' ').map_or("", |x| x.1)
-                )
+                    " ",
+                    test.split_once(' ').map_or("", |x| x.1),
+                ])
             } else {
                 test.to_string()
             };
             let matched = detail.or_else(|| match rhs {
                 Value::Const(_) => None,
-                _ => Some(format!(
-                    "{} = {}",
-                    fact_text(rhs, env),
-                    r.display(value_ty(rhs))
-                )),
+                _ => Some(concat(&[
+                    &fact_text(rhs, env),
+                    " = ",
+                    &r.display(value_ty(rhs)),
+                ])),
             });
             leaf(
                 tr,
@@ -935,7 +940,11 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 fact_text(v, env),
                 got.display(value_ty(v)),
                 concat(&[not, " ", &lp]),
-                found.map(|i| format!("{lp}[{i}]")),
+                found.map(|i| {
+                    let mut s = lp.clone();
+                    push_index(&mut s, i);
+                    s
+                }),
             )
         }
         Cond::StartsWith { value: v, set } => {
@@ -1052,12 +1061,12 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             if r == Tri::False && ON && tr.why && !explained_before {
                 let coll = env.render(collection, collection.steps.len());
                 tr.first_false = Some(match (exists, tr.first_false.take()) {
-                    _ if list.len() == 0 => format!("{coll} is empty"),
+                    _ if list.len() == 0 => concat(&[&coll, " is empty"]),
                     (true, Some(first)) => {
-                        format!("no element of {coll} passes (the first: {first})")
+                        concat(&["no element of ", &coll, " passes (the first: ", &first, ")"])
                     }
                     (_, Some(first)) => first,
-                    (_, None) => format!("the test over {coll} does not hold"),
+                    (_, None) => concat(&["the test over ", &coll, " does not hold"]),
                 });
             }
             r
@@ -1331,7 +1340,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         } else if combined == Tri::True {
             message(rule, &mut env, &traced.trace.witness)
         } else {
-            format!("undecided: {}", rule.title.as_deref().unwrap_or(&rule.id))
+            concat(&["undecided: ", rule.title.as_deref().unwrap_or(&rule.id)])
         };
 
         // Exceptions.
