@@ -44,8 +44,9 @@ pub struct Options {
     pub explain: bool,
 }
 
-/// A value met during evaluation; borrows from the shipment and the rule set.
-#[derive(Debug, Clone)]
+/// A value met during evaluation; borrows from the shipment and the rule set, so that
+/// binding and passing one is a copy.
+#[derive(Debug, Clone, Copy)]
 enum Val<'a> {
     Str(&'a str),
     Num(f64),
@@ -55,7 +56,10 @@ enum Val<'a> {
     Date(Date),
     Bool(bool),
     Country(CountryCode),
-    Hs(Cow<'a, HsCode>),
+    Hs(&'a HsCode),
+    /// An HS code read from an extra fact: the text as written, known to parse; it is
+    /// parsed again where it is used, which keeps values borrowed (extras are rare).
+    HsText(&'a str),
     Shipment(&'a Shipment),
     Party(&'a Party),
     Item(&'a Item),
@@ -184,9 +188,7 @@ fn typed_extra<'a>(v: &'a serde_yaml::Value, ty: &Ty) -> Option<Val<'a>> {
             Date::parse_from_str(s, "%Y-%m-%d").ok().map(Val::Date)
         }
         (Ty::Country, serde_yaml::Value::String(s)) => CountryCode::parse(s).ok().map(Val::Country),
-        (Ty::Hs, serde_yaml::Value::String(s)) => {
-            HsCode::parse(s).ok().map(|h| Val::Hs(Cow::Owned(h)))
-        }
+        (Ty::Hs, serde_yaml::Value::String(s)) => HsCode::parse(s).ok().map(|_| Val::HsText(s)),
         (Ty::Eccn, serde_yaml::Value::String(s)) => {
             crate::types::Eccn::parse(s).ok().map(|_| Val::Str(s))
         }
@@ -234,7 +236,7 @@ fn field<'a>(v: &Val<'a>, f: &Field, ty: &Ty) -> Option<Val<'a>> {
         }),
         (Val::Item(i), f) => Some(match f {
             F::Description => Val::Str(i.description.as_deref()?),
-            F::HsCode => Val::Hs(Cow::Borrowed(&i.hs_code)),
+            F::HsCode => Val::Hs(&i.hs_code),
             F::Eccn => Val::Str(i.eccn.as_ref()?.as_str()),
             F::Origin => Val::Country(i.origin?),
             F::UsContentPercent => Val::Num(i.us_content_percent?.0),
@@ -277,7 +279,16 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
-impl Val<'_> {
+impl<'a> Val<'a> {
+    /// The HS code of an HS value.
+    fn hs(&self) -> Option<Cow<'a, HsCode>> {
+        match *self {
+            Val::Hs(h) => Some(Cow::Borrowed(h)),
+            Val::HsText(s) => HsCode::parse(s).ok().map(Cow::Owned),
+            _ => None,
+        }
+    }
+
     fn display(&self, ty: &Ty) -> String {
         match self {
             Val::Str(s) => (*s).to_string(),
@@ -300,9 +311,11 @@ impl Val<'_> {
             }
             Val::Bool(b) => if *b { "true" } else { "false" }.to_string(),
             Val::Country(c) => c.as_str().to_string(),
-            Val::Hs(h) => {
-                let mut s = String::with_capacity(h.digits().len() + 3);
-                h.push_dotted(&mut s);
+            Val::Hs(_) | Val::HsText(_) => {
+                let mut s = String::with_capacity(16);
+                if let Some(h) = self.hs() {
+                    h.push_dotted(&mut s);
+                }
                 s
             }
             Val::Party(p) => p.name.clone(),
@@ -320,7 +333,7 @@ impl Val<'_> {
 }
 
 /// A bound quantifier variable: the element and where it came from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Bound<'a> {
     val: Val<'a>,
     collection: &'a FactPath,
@@ -406,7 +419,7 @@ impl<'a> Env<'a> {
     fn resolve<const ON: bool>(&self, fp: &'a FactPath, tr: &mut Trace<'a>) -> Option<Val<'a>> {
         let mut v = match &fp.root {
             Root::Shipment => Val::Shipment(self.shipment),
-            Root::Var(slot) => self.slots.get(*slot)?.as_ref()?.val.clone(),
+            Root::Var(slot) => self.slots.get(*slot)?.as_ref()?.val,
             Root::AsOf => return Some(Val::Date(self.as_of)),
             Root::RuleId => return self.rule.map(|(id, _)| Val::Str(id)),
             Root::RuleRegime => return self.rule.map(|(_, r)| Val::Str(r)),
@@ -463,7 +476,7 @@ fn value<'a, const ON: bool>(
             Const::Date(d) => Val::Date(*d),
             Const::Bool(b) => Val::Bool(*b),
             Const::Country(c) => Val::Country(*c),
-            Const::Hs(h) => Val::Hs(Cow::Borrowed(h)),
+            Const::Hs(h) => Val::Hs(h),
         }),
         _ => computed::<ON>(v, env, tr),
     }
@@ -713,7 +726,10 @@ fn compare_vals(a: &Val<'_>, op: CompareOp, b: &Val<'_>) -> Option<bool> {
         (Val::Date(x), Val::Date(y)) => Some(x.cmp(y)),
         (Val::Str(x), Val::Str(y)) => Some(x.cmp(y)),
         (Val::Country(x), Val::Country(y)) => Some(x.cmp(y)),
-        (Val::Hs(x), Val::Hs(y)) => Some(x.digits().cmp(y.digits())),
+        (Val::Hs(_) | Val::HsText(_), Val::Hs(_) | Val::HsText(_)) => {
+            let (x, y) = (a.hs()?, b.hs()?);
+            Some(x.digits().cmp(y.digits()))
+        }
         (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(y)),
         _ => None,
     };
@@ -726,6 +742,7 @@ fn compare_vals(a: &Val<'_>, op: CompareOp, b: &Val<'_>) -> Option<bool> {
 fn lookup(set: &ListSet, how: Lookup, v: &Val<'_>) -> Option<usize> {
     match (how, v) {
         (Lookup::Direct, Val::Hs(h)) => set.find_hs(h),
+        (Lookup::Direct, Val::HsText(_)) => set.find_hs(&*v.hs()?),
         (Lookup::Direct, Val::Country(c)) => set.find_country(*c),
         (Lookup::Direct | Lookup::Id, Val::Str(s)) => set.find_exact(s),
         (Lookup::Name, Val::Str(s)) => set.find_name(s),
@@ -951,9 +968,10 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             let Some(got) = value::<ON>(v, env, tr) else {
                 return Tri::Unknown;
             };
-            let text = match &got {
-                Val::Str(s) => *s,
-                Val::Hs(h) => h.digits(),
+            let code = got.hs();
+            let text = match (&got, &code) {
+                (Val::Str(s), _) => *s,
+                (_, Some(h)) => h.digits(),
                 _ => return Tri::Unknown,
             };
             let found = set.find_prefix(text);
@@ -1045,7 +1063,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                     && ON
                     && let Some(Some(b)) = env.slots.get(*slot)
                 {
-                    tr.witness.push((*slot, b.clone()));
+                    tr.witness.push((*slot, *b));
                 }
                 r
             });
@@ -1170,7 +1188,7 @@ fn message<'a>(rule: &'a Rule, env: &mut Env<'a>, witness: &[(usize, Bound<'a>)]
     let mut slots: Slots<'a> = SmallVec::from_elem(None, env.slots.len());
     for (slot, b) in witness {
         if let Some(s @ None) = slots.get_mut(*slot) {
-            *s = Some(b.clone());
+            *s = Some(*b);
         }
     }
     let mut out = String::new();
