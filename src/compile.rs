@@ -395,6 +395,9 @@ pub struct SetIndex {
     pub prefixes: OnceLock<FxHashMap<Box<str>, usize>>,
     /// `hs` keyed by number: built on the first HS lookup.
     pub hs_numbers: OnceLock<HsNumbers>,
+    /// `; ` and the list's provenance (empty without one), as every described entry ends:
+    /// made on the first description.
+    pub provenance_tail: OnceLock<Box<str>>,
     /// Country sets: by [`country_slot`] of a code, 1 + the entry of `exact` it maps to,
     /// or 0; empty for other sets. Countries are tested on every shipment, often several
     /// times, and a table index costs less than hashing the code's text.
@@ -619,13 +622,12 @@ impl ListSet {
             s.push(' ');
             s.push_str(v);
         }
-        let before = s.len();
-        s.push_str("; ");
-        self.write_provenance(&mut s);
-        if s.len() == before + 2 {
+        s.push_str(self.index.provenance_tail.get_or_init(|| {
+            let mut t = String::from("; ");
+            self.write_provenance(&mut t);
             // No provenance: no separator either.
-            s.truncate(before);
-        }
+            if t.len() == 2 { "" } else { &t }.into()
+        }));
         s
     }
 }
