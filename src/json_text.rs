@@ -41,13 +41,22 @@ pub fn date(out: &mut Vec<u8>, d: Date) {
 
 /// Appends the contents of a JSON string for `s`, escaped as `serde_json` escapes:
 /// `"`, `\` and control characters below U+0020, nothing else.
+#[inline]
 pub fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    if !needs_escape(bytes) {
-        // Most strings: one copy.
+    if needs_escape(bytes) {
+        escape_slow(out, bytes);
+    } else {
+        // Most strings: one copy, inline at the caller, without the escaping loop's
+        // registers to save.
         out.extend_from_slice(bytes);
-        return;
     }
+}
+
+/// [`escape_into`] for a string with something to escape.
+#[cold]
+#[inline(never)]
+fn escape_slow(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let short = match b {
@@ -85,6 +94,7 @@ const HEX_DIGITS: [u8; 16] = *b"0123456789abcdef";
 
 /// Whether any byte of `bytes` is one JSON escapes: eight bytes at a time, each word
 /// tested with the classic has-zero-byte arithmetic.
+#[inline]
 pub fn needs_escape(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
@@ -122,4 +132,36 @@ pub fn small_whole(x: f64) -> Option<u64> {
     // exact up to 2^53; whole means exactly equal
     let whole = n as f64 == x;
     (x.is_sign_positive() && x <= 1e15 && whole).then_some(n)
+}
+
+/// `x` in hundredths when it is positive, below 10^12, and the double nearest to a whole
+/// number of hundredths, as amounts of money are: `serde_json` writes such a number with
+/// at most two decimals, as [`cents`] does (a test holds the two equal). Below 2^43 two
+/// doubles are less than 0.01 apart, so no other decimal with two places or fewer reads
+/// back as `x`: the digits of the hundredths are the shortest form, and the only one.
+pub fn hundredths(x: f64) -> Option<u64> {
+    if !(x > 0.0 && x < 1e12) {
+        return None;
+    }
+    // A candidate, checked below: the nearest whole number of hundredths.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // in range, checked above
+    let n = (x * 100.0 + 0.5) as u64;
+    // The division is rounded correctly, so it is the double `n / 100` reads as.
+    #[allow(clippy::cast_precision_loss, clippy::float_cmp)] // n < 2^47 is exact; equal means equal
+    let exact = n as f64 / 100.0 == x;
+    exact.then_some(n)
+}
+
+/// Appends `n` hundredths as `serde_json` writes the double nearest to them (see
+/// [`hundredths`]): the whole part, a point, and one or two decimals.
+pub fn cents(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n / 100).as_bytes());
+    let frac = n % 100;
+    let digit = |d: u64| b'0' + u8::try_from(d % 10).unwrap_or(0);
+    if frac % 10 == 0 {
+        // `12.5`, and `12.0` for a whole number.
+        out.extend_from_slice(&[b'.', digit(frac / 10)]);
+    } else {
+        out.extend_from_slice(&[b'.', digit(frac / 10), digit(frac)]);
+    }
 }
