@@ -92,34 +92,39 @@ fn escape_slow(out: &mut Vec<u8>, bytes: &[u8]) {
 /// Lower-case hexadecimal digits.
 const HEX_DIGITS: [u8; 16] = *b"0123456789abcdef";
 
-/// Whether any byte of `bytes` is one JSON escapes: eight bytes at a time, each word
-/// tested with the classic has-zero-byte arithmetic.
+/// Whether any byte of `bytes` is one JSON escapes: sixteen bytes at a time, the last
+/// sixteen overlapping blocks already seen rather than a tail read byte by byte.
 #[inline]
 pub fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Some byte of `x` is below 0x20, `"` or `\`; exact as a whole (a borrow can only
-    // mark a byte above one that already matched).
-    let any = |x: u64| {
-        let below = x.wrapping_sub(ONES * 0x20);
-        let quote = x ^ (ONES * u64::from(b'"'));
-        let backslash = x ^ (ONES * u64::from(b'\\'));
-        let zero = |v: u64| v.wrapping_sub(ONES) & !v;
-        (below & !x | zero(quote) | zero(backslash)) & HIGH != 0
-    };
-    let (words, tail) = bytes.as_chunks::<8>();
-    if words.iter().any(|w| any(u64::from_ne_bytes(*w))) {
-        return true;
+    if let Some(last) = bytes.last_chunk::<16>() {
+        let (blocks, _) = bytes.as_chunks::<16>();
+        return blocks.iter().any(block_needs_escape) || block_needs_escape(last);
     }
-    if tail.is_empty() {
-        return false;
+    match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        // Eight to sixteen bytes: the first eight and the last eight make a block
+        // (overlapping, the same bytes twice).
+        (Some(first), Some(last)) => {
+            let mut block = [0; 16];
+            let (a, b) = block.split_at_mut(8);
+            a.copy_from_slice(first);
+            b.copy_from_slice(last);
+            block_needs_escape(&block)
+        }
+        _ => bytes.iter().any(|&b| escapes(b)),
     }
-    // The last eight bytes, overlapping words already seen, rather than a copy of the
-    // tail; a string shorter than a word is read byte by byte.
-    match bytes.last_chunk::<8>() {
-        Some(last) => any(u64::from_ne_bytes(*last)),
-        None => tail.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\'),
-    }
+}
+
+/// Whether JSON escapes the byte `b`.
+#[inline]
+fn escapes(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// [`needs_escape`] for one block, without an early exit, so that the compiler makes it
+/// a few vector instructions.
+#[inline]
+fn block_needs_escape(block: &[u8; 16]) -> bool {
+    block.iter().fold(false, |any, &b| any | escapes(b))
 }
 
 /// `x` as an integer when it is whole, positive (not `-0.0`) and at most 10^15, where

@@ -441,11 +441,11 @@ fn whole_numbers_as_the_float_writer_writes_them() {
     }
 }
 
-/// Every byte value at every position of strings up to three words long: the scan and
+/// Every byte value at every position of strings up to two blocks and a half long: the scan and
 /// the escape agree with a byte-by-byte reading and with `serde_json`.
 #[test]
 fn every_byte_at_every_position() {
-    for len in 1..=24 {
+    for len in 1..=40 {
         for at in 0..len {
             for b in 0u8..0x80 {
                 let mut bytes = vec![b'a'; len];
