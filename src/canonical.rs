@@ -196,7 +196,17 @@ impl Writer<'_> {
     }
 
     /// Extra facts, flattened into the object after the schema's fields.
+    #[inline]
     fn extra(&mut self, extra: &Extra) -> serde_json::Result<()> {
+        // Most objects have none: no call for them.
+        if extra.is_empty() {
+            return Ok(());
+        }
+        self.extra_facts(extra)
+    }
+
+    #[inline(never)]
+    fn extra_facts(&mut self, extra: &Extra) -> serde_json::Result<()> {
         for (k, v) in extra {
             self.out.push(b',');
             self.str(k);
