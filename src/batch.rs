@@ -233,8 +233,11 @@ fn record(
     }
     // A line that is not UTF-8 still yields its record: an error.
     let t = std::str::from_utf8(body).unwrap_or("\u{fffd} (not UTF-8)");
-    // Blank lines separate nothing in JSON Lines: they are not records.
-    if t.trim().is_empty() {
+    // Blank lines separate nothing in JSON Lines: they are not records. A line that
+    // starts with a printable ASCII character, as records do (`{`), is not blank: only
+    // the others are trimmed to tell.
+    let printable = t.as_bytes().first().is_some_and(u8::is_ascii_graphic);
+    if !printable && t.trim().is_empty() {
         return;
     }
     let t = if line_no == 1 {
