@@ -151,9 +151,15 @@ pub fn hundredths(x: f64) -> Option<u64> {
     // A candidate, checked below: the nearest whole number of hundredths.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // in range, checked above
     let n = (x * 100.0 + 0.5) as u64;
-    // The division is rounded correctly, so it is the double `n / 100` reads as.
+    // The division is rounded correctly, so it is the double `n / 100` reads as; for a
+    // whole number that is the whole number itself, compared without the division's
+    // latency.
     #[allow(clippy::cast_precision_loss, clippy::float_cmp)] // n < 2^47 is exact; equal means equal
-    let exact = n as f64 / 100.0 == x;
+    let exact = if n % 100 == 0 {
+        (n / 100) as f64 == x
+    } else {
+        n as f64 / 100.0 == x
+    };
     exact.then_some(n)
 }
 
