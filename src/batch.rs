@@ -178,9 +178,10 @@ fn one(
     line: usize,
     text: &str,
 ) -> Option<Verdict> {
-    match Shipment::from_json_line(text, source, line) {
+    // Matched in place: moving the shipment out of the result copies it.
+    match &Shipment::from_json_line(text, source, line) {
         Ok(s) => {
-            let o = evaluate(rules, &s, &opts);
+            let o = evaluate(rules, s, &opts);
             crate::outcome_json::write(out, &o);
             out.push(b'\n');
             Some(o.verdict)
