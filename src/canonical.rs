@@ -52,13 +52,13 @@ pub fn write(out: &mut Vec<u8>, s: &Shipment) -> serde_json::Result<()> {
         w.list(cs, |w, c| {
             w.country(*c);
             Ok(())
-        })?
+        })?;
     });
     w.raw(b",\"items\":");
     w.list(&s.items, Writer::item)?;
     field!(w, ",\"contract\":", &s.contract, |c| w.contract(c)?);
     field!(w, ",\"licenses\":", s.licenses.as_deref(), |ls| {
-        w.list(ls, Writer::license)?
+        w.list(ls, Writer::license)?;
     });
     w.extra(&s.extra)?;
     w.raw(b"}");
@@ -285,7 +285,7 @@ impl Writer<'_> {
             field!(self, ",\"end_use\":", p.end_use, |e| self.plain(e.as_str()));
             field!(self, ",\"percent\":", p.percent, |x| self.f64(x.0));
             field!(self, ",\"owners\":", p.owners.as_deref(), |os| {
-                self.list(os, |w, o| w.party(&o.0))?
+                self.list(os, |w, o| w.party(&o.0))?;
             });
         }
         self.extra(&p.extra)?;
@@ -295,7 +295,7 @@ impl Writer<'_> {
 
     fn item(&mut self, i: &Item) -> serde_json::Result<()> {
         field!(self, "{\"description\":", i.description.as_deref(), |d| {
-            self.str(d)
+            self.str(d);
         });
         self.raw(b",\"hs_code\":");
         self.hs_code(&i.hs_code);
@@ -328,7 +328,7 @@ impl Writer<'_> {
         field!(self, "{\"id\":", c.id.as_deref(), |id| self.str(id));
         field!(self, ",\"date\":", c.date, |d| self.date(d));
         field!(self, ",\"no_russia_clause\":", c.no_russia_clause, |b| {
-            self.bool(b)
+            self.bool(b);
         });
         self.extra(&c.extra)?;
         self.raw(b"}");

@@ -155,7 +155,7 @@ pub fn hundredths(x: f64) -> Option<u64> {
     // whole number that is the whole number itself, compared without the division's
     // latency.
     #[allow(clippy::cast_precision_loss, clippy::float_cmp)] // n < 2^47 is exact; equal means equal
-    let exact = if n % 100 == 0 {
+    let exact = if n.is_multiple_of(100) {
         (n / 100) as f64 == x
     } else {
         n as f64 / 100.0 == x
@@ -169,7 +169,7 @@ pub fn cents(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(n / 100).as_bytes());
     let frac = n % 100;
     let digit = |d: u64| b'0' + u8::try_from(d % 10).unwrap_or(0);
-    if frac % 10 == 0 {
+    if frac.is_multiple_of(10) {
         // `12.5`, and `12.0` for a whole number.
         out.extend_from_slice(&[b'.', digit(frac / 10)]);
     } else {
