@@ -141,9 +141,10 @@ pub fn small_whole(x: f64) -> Option<u64> {
 
 /// `x` in hundredths when it is positive, below 10^12, and the double nearest to a whole
 /// number of hundredths, as amounts of money are: `serde_json` writes such a number with
-/// at most two decimals, as [`cents`] does (a test holds the two equal). Below 2^43 two
-/// doubles are less than 0.01 apart, so no other decimal with two places or fewer reads
-/// back as `x`: the digits of the hundredths are the shortest form, and the only one.
+/// at most two decimals, as [`cents`] does (tests hold the two equal). Below 2^43 the
+/// numbers that read back as one double span less than 0.01, so no other decimal with
+/// two places or fewer reads back as `x`: the digits of the hundredths are the shortest
+/// form, and the only one.
 pub fn hundredths(x: f64) -> Option<u64> {
     if !(x > 0.0 && x < 1e12) {
         return None;
