@@ -63,8 +63,8 @@ struct ErrorRecord<'a> {
 }
 
 /// One batch on its way round: the reader fills `input` and `ends` (`ends[k]` is where
-/// line `k` ends), a worker fills `output` and `verdicts`, the writer writes it and hands
-/// the slot back to the reader. The same few slots go round for the whole run, so their
+/// line `k` ends) and moves `input` to `text` when it is all UTF-8, a worker fills
+/// `output` and `verdicts`, the writer writes it and hands the slot back to the reader. The same few slots go round for the whole run, so their
 /// buffers are reused: no fresh memory per batch (each thread freeing what another
 /// allocated kept the allocator taking fresh pages), and a fixed number of batches in flight.
 #[derive(Default)]
@@ -73,6 +73,10 @@ struct Slot {
     /// The line number of the first line.
     first: usize,
     input: Vec<u8>,
+    /// The batch when it is UTF-8 as a whole, as nearly every batch is: checked by the
+    /// reader, at once, so that the workers need not check each line (`input` is then
+    /// empty, its buffer moved here).
+    text: String,
     ends: Vec<usize>,
     /// The JSON lines of the batch's records.
     output: Vec<u8>,
@@ -88,6 +92,11 @@ impl Slot {
     /// Empties the slot for its next batch, keeping its buffers unless one grew past
     /// [`KEEP_BYTES`].
     fn recycle(&mut self) {
+        // The input buffer back from `text`, where a batch of text took it.
+        let text = std::mem::take(&mut self.text).into_bytes();
+        if text.capacity() > self.input.capacity() {
+            self.input = text;
+        }
         for buf in [&mut self.input, &mut self.output] {
             if buf.capacity() > KEEP_BYTES {
                 *buf = Vec::new();
@@ -98,6 +107,41 @@ impl Slot {
         self.ends.clear();
         self.verdicts.clear();
     }
+
+    /// Checks the batch read into `input` at once and moves it to `text` if it is UTF-8.
+    fn check_text(&mut self) {
+        match String::from_utf8(std::mem::take(&mut self.input)) {
+            Ok(text) => self.text = text,
+            Err(e) => self.input = e.into_bytes(),
+        }
+    }
+
+    /// The bytes of the batch, wherever they are.
+    fn bytes(&self) -> &[u8] {
+        if self.input.is_empty() {
+            self.text.as_bytes()
+        } else {
+            &self.input
+        }
+    }
+
+    /// The line that spans `range` of the batch: text if the batch is, bytes otherwise.
+    fn line(&self, range: std::ops::Range<usize>) -> Line<'_> {
+        if self.input.is_empty()
+            && let Some(t) = self.text.get(range.clone())
+        {
+            return Line::Text(t);
+        }
+        Line::Bytes(self.bytes().get(range).unwrap_or_default())
+    }
+}
+
+/// One input line with its end of line: text when its batch was found to be UTF-8 as a
+/// whole, bytes to check otherwise.
+#[derive(Clone, Copy)]
+enum Line<'a> {
+    Text(&'a str),
+    Bytes(&'a [u8]),
 }
 
 /// Appends an error record for line `line` to `out`; returns `None`, what it counts as.
@@ -134,9 +178,10 @@ fn one(
     line: usize,
     text: &str,
 ) -> Option<Verdict> {
-    match Shipment::from_json_line(text, source, line) {
+    // Matched in place: moving the shipment out of the result copies it.
+    match &Shipment::from_json_line(text, source, line) {
         Ok(s) => {
-            let o = evaluate(rules, &s, &opts);
+            let o = evaluate(rules, s, &opts);
             crate::outcome_json::write(out, &o);
             out.push(b'\n');
             Some(o.verdict)
@@ -210,31 +255,43 @@ fn record(
     opts: Options,
     source: &str,
     line_no: usize,
-    line: &[u8],
+    line: Line<'_>,
 ) {
-    let mut body = line;
-    while let [rest @ .., b'\n' | b'\r'] = body {
-        body = rest;
-    }
+    let body = match line {
+        Line::Text(t) => Line::Text(t.trim_end_matches(['\n', '\r'])),
+        Line::Bytes(mut b) => {
+            while let [rest @ .., b'\n' | b'\r'] = b {
+                b = rest;
+            }
+            Line::Bytes(b)
+        }
+    };
+    let len = match body {
+        Line::Text(t) => t.len(),
+        Line::Bytes(b) => b.len(),
+    };
     // A line past the limit was cut there: it is an error record whatever the part read
     // holds (only spaces, or a character cut in two), never skipped nor misread.
-    if body.len() > MAX_LINE_BYTES {
+    if len > MAX_LINE_BYTES {
         verdicts.push(error(
             out,
             source,
             line_no,
             None,
-            format!(
-                "the record is {} bytes, more than the limit of {MAX_LINE_BYTES}",
-                body.len()
-            ),
+            format!("the record is {len} bytes, more than the limit of {MAX_LINE_BYTES}"),
         ));
         return;
     }
     // A line that is not UTF-8 still yields its record: an error.
-    let t = std::str::from_utf8(body).unwrap_or("\u{fffd} (not UTF-8)");
-    // Blank lines separate nothing in JSON Lines: they are not records.
-    if t.trim().is_empty() {
+    let t = match body {
+        Line::Text(t) => t,
+        Line::Bytes(b) => std::str::from_utf8(b).unwrap_or("\u{fffd} (not UTF-8)"),
+    };
+    // Blank lines separate nothing in JSON Lines: they are not records. A line that
+    // starts with a printable ASCII character, as records do (`{`), is not blank: only
+    // the others are trimmed to tell.
+    let printable = t.as_bytes().first().is_some_and(u8::is_ascii_graphic);
+    if !printable && t.trim().is_empty() {
         return;
     }
     let t = if line_no == 1 {
@@ -268,6 +325,7 @@ fn read_batches(
         if slot.ends.is_empty() {
             return Ok(());
         }
+        slot.check_text();
         let last = slot.ends.len() < BATCH;
         if work.send(slot).is_err() {
             return Ok(());
@@ -317,20 +375,25 @@ fn work(
         let Ok(Ok(mut slot)) = next else {
             return;
         };
-        let Slot {
-            first,
-            input,
-            ends,
-            output,
-            verdicts,
-            ..
-        } = &mut slot;
+        let mut output = std::mem::take(&mut slot.output);
+        let mut verdicts = std::mem::take(&mut slot.verdicts);
         let mut start = 0;
-        for (i, &end) in ends.iter().enumerate() {
-            let line = input.get(start..end).unwrap_or_default();
+        for (i, &end) in slot.ends.iter().enumerate() {
+            let line = slot.line(start..end);
             start = end;
-            record(output, verdicts, rules, opts, source, *first + i, line);
+            let line_no = slot.first + i;
+            record(
+                &mut output,
+                &mut verdicts,
+                rules,
+                opts,
+                source,
+                line_no,
+                line,
+            );
         }
+        slot.output = output;
+        slot.verdicts = verdicts;
         if done.send(slot).is_err() {
             return;
         }
@@ -398,10 +461,14 @@ mod tests {
             assert!(!b.ends.is_empty() && b.ends.len() <= BATCH);
             let mut start = 0;
             for (i, &end) in b.ends.iter().enumerate() {
-                all.push((b.first + i, b.input[start..end].to_vec()));
+                all.push((b.first + i, b.bytes()[start..end].to_vec()));
                 start = end;
             }
-            assert_eq!(start, b.input.len());
+            assert_eq!(start, b.bytes().len());
+            // A batch of UTF-8 is text for the workers; any other stays bytes.
+            let utf8 = std::str::from_utf8(b.bytes()).is_ok();
+            assert_eq!(b.input.is_empty(), utf8);
+            assert_eq!(b.text.is_empty(), !utf8);
         }
         all
     }
@@ -421,6 +488,26 @@ mod tests {
                 .split_inclusive(|b| *b == b'\n')
                 .enumerate()
                 .map(|(i, l)| (i + 1, l.to_vec()))
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+        /// Text the same: every line, in order, and each batch of it text.
+        #[test]
+        fn every_line_of_text_in_order_whatever_the_buffer(
+            input in proptest::collection::vec(prop_oneof![Just('\n'), Just('\r'), any::<char>()], 0..1000),
+            cap in 1usize..40,
+        ) {
+            let input: String = input.into_iter().collect();
+            let got = lines(&batches(input.as_bytes(), cap));
+            let want: Vec<(usize, Vec<u8>)> = input
+                .split_inclusive('\n')
+                .enumerate()
+                .map(|(i, l)| (i + 1, l.as_bytes().to_vec()))
                 .collect();
             prop_assert_eq!(got, want);
         }
@@ -454,6 +541,29 @@ mod tests {
             "cut one byte past the limit"
         );
         assert_eq!(got[1], (2, b"{}\n".to_vec()));
+    }
+
+    /// Lines of a batch of text are text; a batch with one line that is not UTF-8 gives
+    /// each line as bytes, the good ones as much as the bad one.
+    #[test]
+    fn lines_are_text_unless_their_batch_is_not_utf8() {
+        let b = batches("{}\r\né\n\n".as_bytes(), 64);
+        assert!(matches!(b[0].line(0..4), Line::Text("{}\r\n")));
+        assert!(matches!(b[0].line(4..7), Line::Text("é\n")));
+        let b = batches(b"{}\n\xff\n", 64);
+        assert!(matches!(b[0].line(0..3), Line::Bytes(b"{}\n")));
+        assert!(matches!(b[0].line(3..5), Line::Bytes(b"\xff\n")));
+    }
+
+    #[test]
+    fn a_slot_gets_its_input_buffer_back_from_a_batch_of_text() {
+        let mut b = batches("{}\n".repeat(100).as_bytes(), 64);
+        let mut slot = b.remove(0);
+        let kept = slot.text.capacity();
+        assert!(kept >= 300);
+        slot.recycle();
+        assert!(slot.input.is_empty() && slot.text.is_empty());
+        assert_eq!(slot.input.capacity(), kept);
     }
 
     #[test]

@@ -11,8 +11,22 @@
 //! facts, which always follow schema fields, always start with one.
 
 use crate::facts::{Contract, Extra, Item, License, Money, Party, Shipment};
-use crate::json_text::{self, escape_into, small_whole};
+use crate::json_text::{self, escape_into, hundredths, small_whole};
 use crate::types::{CountryCode, Date, HsCode};
+
+/// `,"key":` and the value `$some` writes of `$v`, or `,"key":null` in one piece when
+/// `$v` is `None`: most optional facts are absent, and one copy is half the work of two.
+macro_rules! field {
+    ($w:ident, $key:literal, $v:expr, |$x:pat_param| $some:expr) => {
+        match $v {
+            Some($x) => {
+                $w.raw($key.as_bytes());
+                $some;
+            }
+            None => $w.raw(concat!($key, "null").as_bytes()),
+        }
+    };
+}
 
 /// Writes the canonical form of `s` into `out`.
 pub fn write(out: &mut Vec<u8>, s: &Shipment) -> serde_json::Result<()> {
@@ -25,29 +39,27 @@ pub fn write(out: &mut Vec<u8>, s: &Shipment) -> serde_json::Result<()> {
     w.party(&s.exporter)?;
     w.raw(b",\"consignee\":");
     w.party(&s.consignee)?;
-    w.raw(b",\"end_user\":");
-    match &s.end_user {
-        Some(p) => w.party(p)?,
-        None => w.null(),
-    }
-    w.raw(b",\"intermediaries\":");
-    w.list(s.intermediaries.as_deref(), Writer::party)?;
+    field!(w, ",\"end_user\":", &s.end_user, |p| w.party(p)?);
+    field!(
+        w,
+        ",\"intermediaries\":",
+        s.intermediaries.as_deref(),
+        |ps| { w.list(ps, Writer::party)? }
+    );
     w.raw(b",\"destination\":");
     w.country(s.destination);
-    w.raw(b",\"route\":");
-    w.list(s.route.as_deref(), |w, c| {
-        w.country(*c);
-        Ok(())
-    })?;
+    field!(w, ",\"route\":", s.route.as_deref(), |cs| {
+        w.list(cs, |w, c| {
+            w.country(*c);
+            Ok(())
+        })?;
+    });
     w.raw(b",\"items\":");
-    w.list(Some(&s.items), Writer::item)?;
-    w.raw(b",\"contract\":");
-    match &s.contract {
-        Some(c) => w.contract(c)?,
-        None => w.null(),
-    }
-    w.raw(b",\"licenses\":");
-    w.list(s.licenses.as_deref(), Writer::license)?;
+    w.list(&s.items, Writer::item)?;
+    field!(w, ",\"contract\":", &s.contract, |c| w.contract(c)?);
+    field!(w, ",\"licenses\":", s.licenses.as_deref(), |ls| {
+        w.list(ls, Writer::license)?;
+    });
     w.extra(&s.extra)?;
     w.raw(b"}");
     Ok(())
@@ -74,6 +86,13 @@ impl Writer<'_> {
         self.out.push(b'"');
     }
 
+    /// A string known to hold nothing to escape.
+    fn plain(&mut self, s: &str) {
+        self.out.push(b'"');
+        self.raw(s.as_bytes());
+        self.out.push(b'"');
+    }
+
     fn opt_str(&mut self, s: Option<&str>) {
         match s {
             Some(s) => self.str(s),
@@ -84,9 +103,12 @@ impl Writer<'_> {
     /// A number as `serde_json` writes an `f64`: the shortest form that reads back the
     /// same, from the same crate, and `null` for what JSON cannot hold.
     fn f64(&mut self, x: f64) {
-        if let Some(n) = small_whole(x) {
-            // Quantities are mostly whole: `2788.0`, as the float writer has it, at a
-            // fraction of the cost.
+        if let Some(n) = hundredths(x) {
+            // Quantities and amounts of money, whole (`2788.0`) or in cents (`33380.67`),
+            // as the float writer has them, at a fraction of the cost.
+            json_text::cents(self.out, n);
+        } else if let Some(n) = small_whole(x) {
+            // Larger whole numbers, likewise.
             self.int(n);
             self.raw(b".0");
         } else if x.is_finite() {
@@ -112,21 +134,43 @@ impl Writer<'_> {
     }
 
     fn country(&mut self, c: CountryCode) {
-        // Two validated letters: nothing to escape.
-        self.out.push(b'"');
-        self.raw(c.as_str().as_bytes());
-        self.out.push(b'"');
-    }
-
-    fn opt_country(&mut self, c: Option<CountryCode>) {
-        match c {
-            Some(c) => self.country(c),
-            None => self.null(),
-        }
+        // Two validated letters: nothing to escape, and a constant-size copy.
+        let [a, b] = c.letters();
+        self.raw(&[b'"', a, b, b'"']);
     }
 
     /// The dotted form, as `HsCode` displays: heading, then two-digit groups.
     fn hs_code(&mut self, h: &HsCode) {
+        let digits = h.digits().as_bytes();
+        if let [d0, d1, d2, d3, rest @ ..] = digits
+            && rest.len() <= 6
+        {
+            // Four to ten digits, as codes have: the whole dotted form of ten, cut to the
+            // length of this one, costs one constant-size copy rather than one per group.
+            let d = |i: usize| rest.get(i).copied().unwrap_or_default();
+            let at = self.out.len();
+            self.raw(&[
+                b'"',
+                *d0,
+                *d1,
+                *d2,
+                *d3,
+                b'.',
+                d(0),
+                d(1),
+                b'.',
+                d(2),
+                d(3),
+                b'.',
+                d(4),
+                d(5),
+            ]);
+            // The quote, the heading, then each digit and a point before every pair.
+            self.out
+                .truncate(at + 5 + rest.len() + rest.len().div_ceil(2));
+            self.out.push(b'"');
+            return;
+        }
         let (heading, mut rest) = h.digits().split_at(4.min(h.digits().len()));
         self.out.push(b'"');
         self.raw(heading.as_bytes());
@@ -144,22 +188,11 @@ impl Writer<'_> {
         json_text::date(self.out, d);
     }
 
-    fn opt_date(&mut self, d: Option<Date>) {
-        match d {
-            Some(d) => self.date(d),
-            None => self.null(),
-        }
-    }
-
     fn list<T>(
         &mut self,
-        xs: Option<&[T]>,
+        xs: &[T],
         mut each: impl FnMut(&mut Self, &T) -> serde_json::Result<()>,
     ) -> serde_json::Result<()> {
-        let Some(xs) = xs else {
-            self.null();
-            return Ok(());
-        };
         self.out.push(b'[');
         for (i, x) in xs.iter().enumerate() {
             if i > 0 {
@@ -172,7 +205,17 @@ impl Writer<'_> {
     }
 
     /// Extra facts, flattened into the object after the schema's fields.
+    #[inline]
     fn extra(&mut self, extra: &Extra) -> serde_json::Result<()> {
+        // Most objects have none: no call for them.
+        if extra.is_empty() {
+            return Ok(());
+        }
+        self.extra_facts(extra)
+    }
+
+    #[inline(never)]
+    fn extra_facts(&mut self, extra: &Extra) -> serde_json::Result<()> {
         for (k, v) in extra {
             self.out.push(b',');
             self.str(k);
@@ -200,7 +243,7 @@ impl Writer<'_> {
                 }
             }
             Value::String(s) => self.str(s),
-            Value::Sequence(xs) => self.list(Some(xs), Writer::value)?,
+            Value::Sequence(xs) => self.list(xs, Writer::value)?,
             Value::Mapping(m) if m.keys().all(Value::is_string) => {
                 self.out.push(b'{');
                 for (i, (k, v)) in m.iter().enumerate() {
@@ -221,47 +264,53 @@ impl Writer<'_> {
     }
 
     fn party(&mut self, p: &Party) -> serde_json::Result<()> {
-        self.raw(b"{\"id\":");
-        self.opt_str(p.id.as_deref());
+        field!(self, "{\"id\":", p.id.as_deref(), |id| self.str(id));
         self.raw(b",\"name\":");
         self.str(&p.name);
-        self.raw(b",\"country\":");
-        self.opt_country(p.country);
-        self.raw(b",\"city\":");
-        self.opt_str(p.city.as_deref());
-        self.raw(b",\"role\":");
-        self.opt_str(p.role.as_deref());
-        self.raw(b",\"end_use\":");
-        self.opt_str(p.end_use.map(crate::facts::EndUse::as_str));
-        self.raw(b",\"percent\":");
-        self.opt_f64(p.percent.map(|x| x.0));
-        self.raw(b",\"owners\":");
-        self.list(p.owners.as_deref(), |w, o| w.party(&o.0))?;
+        field!(self, ",\"country\":", p.country, |c| self.country(c));
+        if p.city.is_none()
+            && p.role.is_none()
+            && p.end_use.is_none()
+            && p.percent.is_none()
+            && p.owners.is_none()
+        {
+            // Most parties are a name and a country, no more: the rest in one piece.
+            self.raw(
+                b",\"city\":null,\"role\":null,\"end_use\":null,\"percent\":null,\"owners\":null",
+            );
+        } else {
+            field!(self, ",\"city\":", p.city.as_deref(), |c| self.str(c));
+            field!(self, ",\"role\":", p.role.as_deref(), |r| self.str(r));
+            // A keyword: nothing to escape.
+            field!(self, ",\"end_use\":", p.end_use, |e| self.plain(e.as_str()));
+            field!(self, ",\"percent\":", p.percent, |x| self.f64(x.0));
+            field!(self, ",\"owners\":", p.owners.as_deref(), |os| {
+                self.list(os, |w, o| w.party(&o.0))?;
+            });
+        }
         self.extra(&p.extra)?;
         self.raw(b"}");
         Ok(())
     }
 
     fn item(&mut self, i: &Item) -> serde_json::Result<()> {
-        self.raw(b"{\"description\":");
-        self.opt_str(i.description.as_deref());
+        field!(self, "{\"description\":", i.description.as_deref(), |d| {
+            self.str(d);
+        });
         self.raw(b",\"hs_code\":");
         self.hs_code(&i.hs_code);
-        self.raw(b",\"eccn\":");
-        self.opt_str(i.eccn.as_ref().map(crate::types::Eccn::as_str));
-        self.raw(b",\"origin\":");
-        self.opt_country(i.origin);
-        self.raw(b",\"us_content_percent\":");
-        self.opt_f64(i.us_content_percent.map(|x| x.0));
-        self.raw(b",\"quantity\":");
-        self.opt_f64(i.quantity.map(|x| x.0));
-        self.raw(b",\"unit\":");
-        self.opt_str(i.unit.as_deref());
-        self.raw(b",\"value\":");
-        match &i.value {
-            Some(m) => self.money(m),
-            None => self.null(),
-        }
+        // Letters, digits and dots: nothing to escape.
+        field!(self, ",\"eccn\":", &i.eccn, |e| self.plain(e.as_str()));
+        field!(self, ",\"origin\":", i.origin, |c| self.country(c));
+        field!(
+            self,
+            ",\"us_content_percent\":",
+            i.us_content_percent,
+            |x| { self.f64(x.0) }
+        );
+        field!(self, ",\"quantity\":", i.quantity, |x| self.f64(x.0));
+        field!(self, ",\"unit\":", i.unit.as_deref(), |u| self.str(u));
+        field!(self, ",\"value\":", &i.value, |m| self.money(m));
         self.extra(&i.extra)?;
         self.raw(b"}");
         Ok(())
@@ -276,32 +325,26 @@ impl Writer<'_> {
     }
 
     fn contract(&mut self, c: &Contract) -> serde_json::Result<()> {
-        self.raw(b"{\"id\":");
-        self.opt_str(c.id.as_deref());
-        self.raw(b",\"date\":");
-        self.opt_date(c.date);
-        self.raw(b",\"no_russia_clause\":");
-        match c.no_russia_clause {
-            Some(b) => self.bool(b),
-            None => self.null(),
-        }
+        field!(self, "{\"id\":", c.id.as_deref(), |id| self.str(id));
+        field!(self, ",\"date\":", c.date, |d| self.date(d));
+        field!(self, ",\"no_russia_clause\":", c.no_russia_clause, |b| {
+            self.bool(b);
+        });
         self.extra(&c.extra)?;
         self.raw(b"}");
         Ok(())
     }
 
     fn license(&mut self, l: &License) -> serde_json::Result<()> {
-        self.raw(b"{\"id\":");
-        self.opt_str(l.id.as_deref());
-        self.raw(b",\"authority\":");
-        self.opt_str(l.authority.as_deref());
+        field!(self, "{\"id\":", l.id.as_deref(), |id| self.str(id));
+        field!(self, ",\"authority\":", l.authority.as_deref(), |a| self
+            .str(a));
         self.raw(b",\"covers\":");
-        self.list(Some(&l.covers), |w, c| {
+        self.list(&l.covers, |w, c| {
             w.str(c);
             Ok(())
         })?;
-        self.raw(b",\"valid_until\":");
-        self.opt_date(l.valid_until);
+        field!(self, ",\"valid_until\":", l.valid_until, |d| self.date(d));
         self.extra(&l.extra)?;
         self.raw(b"}");
         Ok(())

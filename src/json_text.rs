@@ -61,13 +61,22 @@ fn ymd(d: Date) -> Option<[u8; 10]> {
 
 /// Appends the contents of a JSON string for `s`, escaped as `serde_json` escapes:
 /// `"`, `\` and control characters below U+0020, nothing else.
+#[inline]
 pub fn escape_into(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    if !needs_escape(bytes) {
-        // Most strings: one copy.
+    if needs_escape(bytes) {
+        escape_slow(out, bytes);
+    } else {
+        // Most strings: one copy, inline at the caller, without the escaping loop's
+        // registers to save.
         out.extend_from_slice(bytes);
-        return;
     }
+}
+
+/// [`escape_into`] for a string with something to escape.
+#[cold]
+#[inline(never)]
+fn escape_slow(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let short = match b {
@@ -103,33 +112,39 @@ pub fn escape_into(out: &mut Vec<u8>, s: &str) {
 /// Lower-case hexadecimal digits.
 const HEX_DIGITS: [u8; 16] = *b"0123456789abcdef";
 
-/// Whether any byte of `bytes` is one JSON escapes: eight bytes at a time, each word
-/// tested with the classic has-zero-byte arithmetic.
+/// Whether any byte of `bytes` is one JSON escapes: sixteen bytes at a time, the last
+/// sixteen overlapping blocks already seen rather than a tail read byte by byte.
+#[inline]
 pub fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Some byte of `x` is below 0x20, `"` or `\`; exact as a whole (a borrow can only
-    // mark a byte above one that already matched).
-    let any = |x: u64| {
-        let below = x.wrapping_sub(ONES * 0x20);
-        let quote = x ^ (ONES * u64::from(b'"'));
-        let backslash = x ^ (ONES * u64::from(b'\\'));
-        let zero = |v: u64| v.wrapping_sub(ONES) & !v;
-        (below & !x | zero(quote) | zero(backslash)) & HIGH != 0
-    };
-    let (words, tail) = bytes.as_chunks::<8>();
-    if words.iter().any(|w| any(u64::from_ne_bytes(*w))) {
-        return true;
+    if let Some(last) = bytes.last_chunk::<16>() {
+        let (blocks, _) = bytes.as_chunks::<16>();
+        return blocks.iter().any(block_needs_escape) || block_needs_escape(last);
     }
-    if tail.is_empty() {
-        return false;
+    match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        // Eight to sixteen bytes: the first eight and the last eight make a block
+        // (overlapping, the same bytes twice).
+        (Some(first), Some(last)) => {
+            let mut block = [0; 16];
+            let (a, b) = block.split_at_mut(8);
+            a.copy_from_slice(first);
+            b.copy_from_slice(last);
+            block_needs_escape(&block)
+        }
+        _ => bytes.iter().any(|&b| escapes(b)),
     }
-    // The last eight bytes, overlapping words already seen, rather than a copy of the
-    // tail; a string shorter than a word is read byte by byte.
-    match bytes.last_chunk::<8>() {
-        Some(last) => any(u64::from_ne_bytes(*last)),
-        None => tail.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\'),
-    }
+}
+
+/// Whether JSON escapes the byte `b`.
+#[inline]
+fn escapes(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// [`needs_escape`] for one block, without an early exit, so that the compiler makes it
+/// a few vector instructions.
+#[inline]
+fn block_needs_escape(block: &[u8; 16]) -> bool {
+    block.iter().fold(false, |any, &b| any | escapes(b))
 }
 
 /// `x` as an integer when it is whole, positive (not `-0.0`) and at most 10^15, where
@@ -142,4 +157,43 @@ pub fn small_whole(x: f64) -> Option<u64> {
     // exact up to 2^53; whole means exactly equal
     let whole = n as f64 == x;
     (x.is_sign_positive() && x <= 1e15 && whole).then_some(n)
+}
+
+/// `x` in hundredths when it is positive, below 10^12, and the double nearest to a whole
+/// number of hundredths, as amounts of money are: `serde_json` writes such a number with
+/// at most two decimals, as [`cents`] does (tests hold the two equal). Below 2^43 the
+/// numbers that read back as one double span less than 0.01, so no other decimal with
+/// two places or fewer reads back as `x`: the digits of the hundredths are the shortest
+/// form, and the only one.
+pub fn hundredths(x: f64) -> Option<u64> {
+    if !(x > 0.0 && x < 1e12) {
+        return None;
+    }
+    // A candidate, checked below: the nearest whole number of hundredths.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // in range, checked above
+    let n = (x * 100.0 + 0.5) as u64;
+    // The division is rounded correctly, so it is the double `n / 100` reads as; for a
+    // whole number that is the whole number itself, compared without the division's
+    // latency.
+    #[allow(clippy::cast_precision_loss, clippy::float_cmp)] // n < 2^47 is exact; equal means equal
+    let exact = if n.is_multiple_of(100) {
+        (n / 100) as f64 == x
+    } else {
+        n as f64 / 100.0 == x
+    };
+    exact.then_some(n)
+}
+
+/// Appends `n` hundredths as `serde_json` writes the double nearest to them (see
+/// [`hundredths`]): the whole part, a point, and one or two decimals.
+pub fn cents(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n / 100).as_bytes());
+    let frac = n % 100;
+    let digit = |d: u64| b'0' + u8::try_from(d % 10).unwrap_or(0);
+    if frac.is_multiple_of(10) {
+        // `12.5`, and `12.0` for a whole number.
+        out.extend_from_slice(&[b'.', digit(frac / 10)]);
+    } else {
+        out.extend_from_slice(&[b'.', digit(frac / 10), digit(frac)]);
+    }
 }

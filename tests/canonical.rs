@@ -318,9 +318,88 @@ proptest! {
     }
 
     #[test]
+    fn amounts_in_hundredths_as_the_float_writer_writes_them(n in 1u64..100_000_000_000_000) {
+        #[allow(clippy::cast_precision_loss)] // below 2^53
+        let x = n as f64 / 100.0;
+        prop_assert_eq!(rulecheck::json_text::hundredths(x), Some(n));
+        prop_assert_eq!(cents(n), zmij::Buffer::new().format_finite(x).to_string());
+    }
+
+    #[test]
+    fn any_number_read_in_hundredths_is_written_as_the_float_writer_writes_it(
+        x in prop_oneof![
+            any::<f64>(),
+            0.0..1e13f64,
+            0.0..1.0f64,
+            1e11..1e12f64,
+            // Hundredths and the doubles a few steps either side of them.
+            (1u64..100_000_000_000_000, -3i64..=3).prop_map(|(n, k)| {
+                #[allow(clippy::cast_precision_loss)] // below 2^53
+                let x = n as f64 / 100.0;
+                f64::from_bits(x.to_bits().wrapping_add_signed(k))
+            }),
+        ],
+    ) {
+        if let Some(n) = rulecheck::json_text::hundredths(x) {
+            prop_assert_eq!(cents(n), zmij::Buffer::new().format_finite(x).to_string());
+        }
+    }
+
+    #[test]
     fn the_word_at_a_time_scan_finds_what_a_byte_scan_finds(s in text()) {
         let slow = s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
         prop_assert_eq!(rulecheck::json_text::needs_escape(s.as_bytes()), slow);
+    }
+}
+
+/// `n` hundredths as the hand writer writes them.
+fn cents(n: u64) -> String {
+    let mut out = Vec::new();
+    rulecheck::json_text::cents(&mut out, n);
+    String::from_utf8(out).unwrap()
+}
+
+/// Every number of hundredths up to 10^6, and runs of them at each power of ten up to the
+/// limit, where the digits roll over: read back as the same hundredths and written as the
+/// float writer writes them; nothing else is taken for hundredths.
+#[test]
+fn hundredths_at_every_magnitude() {
+    let zmij = |x: f64| zmij::Buffer::new().format_finite(x).to_string();
+    let mut ns: Vec<u64> = (1..1_000_000).collect();
+    let mut p = 1_000_000u64;
+    while p <= 100_000_000_000_000 {
+        ns.extend(p - 1000..p + 1000);
+        ns.extend((1..10).map(|k| k * p / 10 + 7));
+        p *= 10;
+    }
+    for n in ns {
+        #[allow(clippy::cast_precision_loss)] // below 2^53
+        let x = n as f64 / 100.0;
+        if x >= 1e12 {
+            assert_eq!(rulecheck::json_text::hundredths(x), None, "{x}");
+            continue;
+        }
+        assert_eq!(rulecheck::json_text::hundredths(x), Some(n), "{x}");
+        assert_eq!(cents(n), zmij(x), "{n}");
+    }
+    for x in [
+        0.0,
+        -0.0,
+        -0.01,
+        -12.5,
+        0.001,
+        0.005,
+        0.015,
+        1e-7,
+        5e-324,
+        1e12,
+        1e12 + 0.5,
+        f64::NAN,
+        f64::INFINITY,
+        0.1 + 0.2,
+        1.0 / 3.0,
+    ] {
+        assert_eq!(rulecheck::json_text::hundredths(x), None, "{x}");
     }
 }
 
@@ -362,11 +441,11 @@ fn whole_numbers_as_the_float_writer_writes_them() {
     }
 }
 
-/// Every byte value at every position of strings up to three words long: the scan and
+/// Every byte value at every position of strings up to two blocks and a half long: the scan and
 /// the escape agree with a byte-by-byte reading and with `serde_json`.
 #[test]
 fn every_byte_at_every_position() {
-    for len in 1..=24 {
+    for len in 1..=40 {
         for at in 0..len {
             for b in 0u8..0x80 {
                 let mut bytes = vec![b'a'; len];
@@ -399,7 +478,7 @@ fn every_byte_at_every_position() {
 /// Fixed cases that pin each form: every escape, and numbers as `serde_json` writes them.
 #[test]
 fn known_forms() {
-    let line = r#"{"id":"q\"\\\u0000\u001f\b\f\n\r\t\u2028é","date":"2024-05-01","exporter":{"name":"A","percent":-0.0},"consignee":{"name":"B"},"destination":"DE","items":[{"hs_code":"8542.31","quantity":1e15,"value":{"amount":0.1,"currency":"EUR"}},{"hs_code":"8471","quantity":-0.0,"us_content_percent":33.3}],"x":[1,-2,1.5e-7,1e21,18446744073709551615,-9223372036854775808,null,true,{"k\n":"v"}]}"#;
+    let line = r#"{"id":"q\"\\\u0000\u001f\b\f\n\r\t\u2028é","date":"2024-05-01","exporter":{"name":"A","percent":-0.0},"consignee":{"name":"B"},"destination":"DE","items":[{"hs_code":"8542.31","quantity":1e15,"value":{"amount":0.1,"currency":"EUR"},"value_eur":33380.67},{"hs_code":"8471","quantity":-0.0,"us_content_percent":33.3,"value_eur":0.5},{"hs_code":"84713","value_eur":7.0}],"x":[1,-2,1.5e-7,1e21,18446744073709551615,-9223372036854775808,null,true,{"k\n":"v"}]}"#;
     let s = Shipment::from_json_line(line, "t.jsonl", 1).unwrap();
     let text = String::from_utf8(canonical(&s)).unwrap();
     assert_eq!(text, serde_json::to_string(&s).unwrap());
@@ -412,6 +491,9 @@ fn known_forms() {
         "\"quantity\":1000000000000000.0,",
         "\"quantity\":-0.0,",
         "\"amount\":0.1,",
+        "\"value_eur\":33380.67",
+        "\"value_eur\":0.5",
+        "\"hs_code\":\"8471.3\",\"eccn\":null,\"origin\":null,\"us_content_percent\":null,\"quantity\":null,\"unit\":null,\"value\":null,\"value_eur\":7.0}",
         "\"us_content_percent\":33.3,",
         "\"x\":[1,-2,1.5e-7,1e+21,18446744073709551615,-9223372036854775808,null,true,{\"k\\n\":\"v\"}]}",
     ] {
