@@ -12,6 +12,8 @@ use crate::diagnostics::{Code, Problem};
 use crate::source::SourceFile;
 use crate::types::{CountryCode, Date, DateField, Eccn, HsCode};
 
+mod quick;
+
 /// Largest shipment file accepted, in bytes.
 pub const MAX_SHIPMENT_BYTES: usize = 8 * 1024 * 1024;
 
@@ -45,16 +47,21 @@ impl serde::de::Visitor<'_> for NumberVisitor {
 
 impl<'de> Deserialize<'de> for Percent {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_f64(NumberVisitor("a percentage from 0 to 100", |v| {
-            if v.is_finite() && (0.0..=100.0).contains(&v) {
-                Ok(v)
-            } else {
-                Err(format!(
-                    "{v} is not a percentage: expected a number from 0 to 100"
-                ))
-            }
-        }))
-        .map(Percent)
+        d.deserialize_f64(NumberVisitor("a percentage from 0 to 100", Percent::check))
+            .map(Percent)
+    }
+}
+
+impl Percent {
+    /// The number if it is a percentage.
+    fn check(v: f64) -> Result<f64, String> {
+        if v.is_finite() && (0.0..=100.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!(
+                "{v} is not a percentage: expected a number from 0 to 100"
+            ))
+        }
     }
 }
 
@@ -64,16 +71,21 @@ pub struct Amount(pub f64);
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_f64(NumberVisitor("a number", |v| {
-            if v.is_finite() && (0.0..=1e15).contains(&v) {
-                Ok(v)
-            } else {
-                Err(format!(
-                    "{v} is not a usable amount: expected a finite number from 0 to 10^15"
-                ))
-            }
-        }))
-        .map(Amount)
+        d.deserialize_f64(NumberVisitor("a number", Amount::check))
+            .map(Amount)
+    }
+}
+
+impl Amount {
+    /// The number if it is a usable amount.
+    fn check(v: f64) -> Result<f64, String> {
+        if v.is_finite() && (0.0..=1e15).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!(
+                "{v} is not a usable amount: expected a finite number from 0 to 10^15"
+            ))
+        }
     }
 }
 
@@ -157,9 +169,15 @@ impl<'de> Deserialize<'de> for ShipmentId {
                 Ok(v.to_string())
             }
         }
-        let s = d.deserialize_any(V)?;
+        ShipmentId::check(d.deserialize_any(V)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ShipmentId {
+    /// The id if it is not blank.
+    fn check(s: String) -> Result<ShipmentId, &'static str> {
         if s.trim().is_empty() {
-            Err(serde::de::Error::custom("the shipment id is empty"))
+            Err("the shipment id is empty")
         } else {
             Ok(ShipmentId(s))
         }
@@ -281,20 +299,28 @@ impl<'de> Deserialize<'de> for Owners {
                 while let Some(o) = seq.next_element::<Owner>()? {
                     out.push(o);
                 }
-                // Millionths of a percent, so that 33.3 + 33.3 + 33.4 is exactly 100.
-                #[allow(clippy::cast_possible_truncation)] // each share is 0..=100
-                let total: i64 = out.iter().map(|o| (o.percent() * 1e6).round() as i64).sum();
-                if total > 100_000_000 {
-                    #[allow(clippy::cast_precision_loss)] // at most a few billion
-                    let shown = total as f64 / 1e6;
-                    return Err(serde::de::Error::custom(format!(
-                        "the owners hold {shown}% in total, more than 100%"
-                    )));
-                }
-                Ok(Owners(out))
+                Owners::check(out).map_err(serde::de::Error::custom)
             }
         }
         d.deserialize_seq(V)
+    }
+}
+
+impl Owners {
+    /// The owners if they hold at most 100% between them.
+    fn check(owners: Vec<Owner>) -> Result<Owners, String> {
+        // Millionths of a percent, so that 33.3 + 33.3 + 33.4 is exactly 100.
+        #[allow(clippy::cast_possible_truncation)] // each share is 0..=100
+        let total: i64 = owners
+            .iter()
+            .map(|o| (o.percent() * 1e6).round() as i64)
+            .sum();
+        if total > 100_000_000 {
+            #[allow(clippy::cast_precision_loss)] // at most a few billion
+            let shown = total as f64 / 1e6;
+            return Err(format!("the owners hold {shown}% in total, more than 100%"));
+        }
+        Ok(Owners(owners))
     }
 }
 
@@ -337,15 +363,23 @@ pub struct Currency(pub String);
 
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(crate::types::ParseVisitor("a currency code such as \"EUR\"", |s| {
-            if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
-                Ok(Currency(s.to_string()))
-            } else {
-                Err(format!(
-                    "`{s}` is not a currency code: expected three upper-case letters (ISO 4217, e.g. `EUR`)"
-                ))
-            }
-        }))
+        d.deserialize_str(crate::types::ParseVisitor(
+            "a currency code such as \"EUR\"",
+            Currency::parse,
+        ))
+    }
+}
+
+impl Currency {
+    /// Parses three upper-case letters.
+    fn parse(s: &str) -> Result<Currency, String> {
+        if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Currency(s.to_string()))
+        } else {
+            Err(format!(
+                "`{s}` is not a currency code: expected three upper-case letters (ISO 4217, e.g. `EUR`)"
+            ))
+        }
     }
 }
 
@@ -711,7 +745,13 @@ impl Shipment {
             p
         };
         // One typed pass over the text: no value tree, extra facts captured on the way.
-        let mut s = serde_json::from_str::<Shipment>(text).map_err(|e| {
+        // The record's usual shape is read by a reader made for it; whatever it leaves,
+        // `serde_json` reads, and it alone words the diagnostics.
+        let read = match quick::read(text) {
+            Some(s) => Ok(s),
+            None => serde_json::from_str::<Shipment>(text),
+        };
+        let mut s = read.map_err(|e| {
             match too_deep(text) {
                 // The reader stops at its own depth limit; say which bracket crossed ours.
                 Some(at) if e.to_string().contains("recursion limit") => at_column(
