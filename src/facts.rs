@@ -1,7 +1,6 @@
 //! Shipment facts: the input contract of `../shared/shipment-schema.md`, loaded from YAML
 //! with every schema violation located in the shipment file.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, MapAccess, Visitor};
@@ -17,8 +16,105 @@ mod quick;
 /// Largest shipment file accepted, in bytes.
 pub const MAX_SHIPMENT_BYTES: usize = 8 * 1024 * 1024;
 
-/// Fields a team adds beyond the schema, kept as written and reachable from rules.
-pub type Extra = BTreeMap<String, serde_yaml::Value>;
+/// Fields a team adds beyond the schema, kept as written and reachable from rules, in
+/// key order.
+///
+/// A sorted list rather than a tree: a record has a few extra facts at most, and most
+/// items have one or none, which a tree would give a node of its own, to build and to drop.
+#[derive(Clone, Default, PartialEq)]
+pub struct Extra(Vec<(String, serde_yaml::Value)>);
+
+impl Extra {
+    /// No extra facts.
+    #[must_use]
+    pub fn new() -> Extra {
+        Extra(Vec::new())
+    }
+
+    /// Adds a fact, in key order; the value it replaces, if the key was there.
+    pub fn insert(&mut self, key: String, value: serde_yaml::Value) -> Option<serde_yaml::Value> {
+        if self.0.is_empty() {
+            // The usual case, allocated at its size rather than grown.
+            self.0 = vec![(key, value)];
+            return None;
+        }
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+            Ok(i) => self.0.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// The fact named `key`.
+    #[must_use]
+    pub fn get<Q>(&self, key: &Q) -> Option<&serde_yaml::Value>
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        use std::borrow::Borrow;
+        self.0
+            .binary_search_by(|(k, _)| Borrow::<Q>::borrow(k).cmp(key))
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|(_, v)| v)
+    }
+
+    /// Whether there is a fact named `key`.
+    #[must_use]
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.get(key).is_some()
+    }
+
+    /// How many facts there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The facts in key order.
+    pub fn iter(&self) -> ExtraIter<'_> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+/// The facts of an [`Extra`] in key order.
+pub type ExtraIter<'a> = std::iter::Map<
+    std::slice::Iter<'a, (String, serde_yaml::Value)>,
+    fn(&'a (String, serde_yaml::Value)) -> (&'a String, &'a serde_yaml::Value),
+>;
+
+impl<'a> IntoIterator for &'a Extra {
+    type Item = (&'a String, &'a serde_yaml::Value);
+    type IntoIter = ExtraIter<'a>;
+    fn into_iter(self) -> ExtraIter<'a> {
+        self.iter()
+    }
+}
+
+impl fmt::Debug for Extra {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Extra {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
 
 /// A percentage, 0 to 100 inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
