@@ -344,12 +344,9 @@ impl<'a> Cursor<'a> {
 fn special(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = b.chunks_exact(8);
     let mut at = 0;
-    for chunk in chunks.by_ref() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
+    while let Some(chunk) = b.get(at..at + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().ok()?);
         // The high bit of each byte that is below 0x20, or equal to `"` or `\`. A borrow
         // can only mark bytes above a marked one, so the lowest mark is exact.
         let below = |v: u64, n: u64| v.wrapping_sub(ONES * n) & !v & HIGH;
@@ -361,9 +358,8 @@ fn special(b: &[u8]) -> Option<usize> {
         }
         at += 8;
     }
-    chunks
-        .remainder()
-        .iter()
+    let rest = b.get(at..)?;
+    rest.iter()
         .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
         .map(|n| at + n)
 }
