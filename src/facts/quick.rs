@@ -2,11 +2,13 @@
 //! shipment: no generic deserializer between the text and the fields.
 //!
 //! It reads only what it is sure `serde_json` and the typed readers in `facts` would
-//! read to the same shipment, and gives up (`None`) on anything else: an escape in a
-//! string, a number that `serde_json` would round its own way, a value of an unexpected
+//! read to the same shipment, and gives up (`None`) on anything else: an escape
+//! `serde_json` refuses, a number that `serde_json` would round its own way, a value of an unexpected
 //! kind, a key given twice, a refused value, nesting past [`MAX_DEPTH`]. The caller then
 //! reads the record with `serde_json`, which accepts it or words the diagnostic, so
 //! giving up is never wrong, only slower.
+
+use std::borrow::Cow;
 
 use serde_yaml::{Mapping, Value};
 
@@ -98,17 +100,95 @@ impl<'a> Cursor<'a> {
         rest.starts_with(word).then(|| self.i += word.len())
     }
 
-    /// A string without escapes, borrowed from the record.
-    fn string(&mut self) -> Option<&'a str> {
+    /// A key: a string without escapes, borrowed from the record (a key with escapes is
+    /// left to `serde_json`).
+    fn key(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
         let end = start + special(self.b.get(start..)?)?;
-        // An escape is left to `serde_json`, which also refuses raw control characters.
         if self.b.get(end) != Some(&b'"') {
             return None;
         }
         self.i = end + 1;
         self.text.get(start..end)
+    }
+
+    /// A string: borrowed from the record unless it has escapes.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let end = start + special(self.b.get(start..)?)?;
+        match self.b.get(end)? {
+            b'"' => {
+                self.i = end + 1;
+                self.text.get(start..end).map(Cow::Borrowed)
+            }
+            b'\\' => self.unescape(start, end).map(Cow::Owned),
+            // A raw control character, which `serde_json` refuses.
+            _ => None,
+        }
+    }
+
+    /// The string from `start` with its escapes decoded, the first at `at`, as
+    /// `serde_json` decodes them; `None` for those it refuses (lone surrogates included).
+    #[cold]
+    #[inline(never)]
+    fn unescape(&mut self, start: usize, mut at: usize) -> Option<String> {
+        let mut out = String::from(self.text.get(start..at)?);
+        loop {
+            let c = *self.b.get(at + 1)?;
+            at += 2;
+            match c {
+                b'"' => out.push('"'),
+                b'\\' => out.push('\\'),
+                b'/' => out.push('/'),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'n' => out.push('\n'),
+                b'r' => out.push('\r'),
+                b't' => out.push('\t'),
+                b'u' => {
+                    let high = self.hex4(at)?;
+                    at += 4;
+                    let code = match high {
+                        0xD800..=0xDBFF => {
+                            if self.b.get(at..at + 2)? != b"\\u" {
+                                return None;
+                            }
+                            let low = self.hex4(at + 2)?;
+                            at += 6;
+                            if !(0xDC00..=0xDFFF).contains(&low) {
+                                return None;
+                            }
+                            0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        0xDC00..=0xDFFF => return None,
+                        _ => high,
+                    };
+                    out.push(char::from_u32(code)?);
+                }
+                _ => return None,
+            }
+            let run = special(self.b.get(at..)?)?;
+            out.push_str(self.text.get(at..at + run)?);
+            at += run;
+            match self.b.get(at)? {
+                b'"' => {
+                    self.i = at + 1;
+                    return Some(out);
+                }
+                b'\\' => {}
+                _ => return None,
+            }
+        }
+    }
+
+    /// Four hexadecimal digits at `at`.
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let digits = self.b.get(at..at + 4)?;
+        digits
+            .iter()
+            .try_fold(0u32, |n, &c| Some(n * 16 + char::from(c).to_digit(16)?))
     }
 
     /// A number, read as `serde_json` reads it; `None` for those it would not read
@@ -213,7 +293,7 @@ impl<'a> Cursor<'a> {
             self.i += 1;
         } else {
             loop {
-                let key = self.string()?;
+                let key = self.key()?;
                 self.eat(b':')?;
                 field(self, key)?;
                 match self.peek()? {
@@ -279,7 +359,7 @@ impl<'a> Cursor<'a> {
     /// Any value, as an extra fact.
     fn value(&mut self) -> Option<Value> {
         Some(match self.peek()? {
-            b'"' => Value::String(self.string()?.to_owned()),
+            b'"' => Value::String(self.string()?.into_owned()),
             b'{' => {
                 let mut m = Mapping::new();
                 self.fields(|c, key| {
@@ -313,15 +393,15 @@ impl<'a> Cursor<'a> {
     }
 
     fn owned(&mut self) -> Option<String> {
-        self.string().map(str::to_owned)
+        self.string().map(Cow::into_owned)
     }
 
     fn country(&mut self) -> Option<CountryCode> {
-        CountryCode::parse(self.string()?).ok()
+        CountryCode::parse(&self.string()?).ok()
     }
 
     fn date(&mut self) -> Option<Date> {
-        parse_date(self.string()?).ok()
+        parse_date(&self.string()?).ok()
     }
 
     fn percent(&mut self) -> Option<Percent> {
@@ -492,7 +572,7 @@ fn party(c: &mut Cursor<'_>) -> Option<Party> {
             }
             "end_use" => {
                 first(&mut seen, 5)?;
-                end_use = c.nullable(|c| match c.string()? {
+                end_use = c.nullable(|c| match &*c.string()? {
                     "civil" => Some(EndUse::Civil),
                     "military" => Some(EndUse::Military),
                     "unknown" => Some(EndUse::Unknown),
@@ -542,7 +622,7 @@ fn item(c: &mut Cursor<'_>) -> Option<Item> {
             "hs_code" => {
                 first(&mut seen, 1)?;
                 let code = match c.peek()? {
-                    b'"' => HsCode::parse(c.string()?),
+                    b'"' => HsCode::parse(&c.string()?),
                     _ => match c.number()? {
                         Number::U(u) => HsCode::parse(&u.to_string()),
                         _ => return None,
@@ -552,7 +632,7 @@ fn item(c: &mut Cursor<'_>) -> Option<Item> {
             }
             "eccn" => {
                 first(&mut seen, 2)?;
-                eccn = c.nullable(|c| Eccn::parse(c.string()?).ok())?;
+                eccn = c.nullable(|c| Eccn::parse(&c.string()?).ok())?;
             }
             "origin" => {
                 first(&mut seen, 3)?;
@@ -599,7 +679,7 @@ fn money(c: &mut Cursor<'_>) -> Option<Money> {
         match key {
             "amount" if amount.is_none() => amount = Some(c.amount()?),
             "currency" if currency.is_none() => {
-                currency = Some(Currency::parse(c.string()?).ok()?);
+                currency = Some(Currency::parse(&c.string()?).ok()?);
             }
             _ => return None,
         }
@@ -1093,6 +1173,24 @@ mod tests {
         }
 
         #[test]
+        fn escapes_read_as_serde_json_reads(
+            parts in prop::collection::vec(
+                prop::sample::select(vec![
+                    "a", "\u{e9}", " ", "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r",
+                    "\\t", "\\u00e9", "\\u0000", "\\uD83D", "\\ude00", "\\uDBFF", "\\uDFFF",
+                    "\\u12", "\\x", "\\", "\\u0069d", "\u{1}", "\"",
+                ]),
+                0..8,
+            ),
+        ) {
+            let s = parts.concat();
+            let line = format!(
+                r#"{{"id":"S1","date":"2024-05-01","{s}":1,"exporter":{{"name":"{s}"}},"consignee":{{"name":"B","id":"{s}"}},"destination":"KG","items":[{{"hs_code":"8542.31","description":"{s}"}}]}}"#
+            );
+            agrees(&line)?;
+        }
+
+        #[test]
         fn special_finds_the_first_quote_backslash_or_control(s in "[a\"\\\\\u{1}\u{1f} \u{7f}\u{e9}\u{80}]{0,40}") {
             let b = s.as_bytes();
             let naive = b.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\');
@@ -1123,7 +1221,8 @@ mod tests {
             r#"{"id":"SHP-0000000","date":"2024-08-16","destination":"AU","route":["PL"],"exporter":{"id":"P30332598","name":"Magastdel Ltd","country":"AT"},"consignee":{"id":"P04271731","name":"Kar Holding Ltd","country":"AU"},"end_user":{"id":"P78210864","name":"Magoptzen Inc.","country":"AU"},"items":[{"hs_code":"8532.22","eccn":null,"description":"Aluminium electrolytic capacitors","quantity":2788,"value_eur":33380.67}]}"#,
             "{ \"id\": 17, \"date\": \"2024-05-01\",\n \"exporter\": {\"name\": \"A\", \"owners\": [{\"name\": \"O\", \"percent\": 60}]},\n \"consignee\": {\"name\": \"B\", \"end_use\": \"civil\"}, \"end_user\": null, \"intermediaries\": [{\"name\": \"F\", \"role\": \"bank\"}],\n \"destination\": \"KG\", \"route\": null, \"items\": [{\"hs_code\": \"8542.31\", \"eccn\": \"3A991\", \"origin\": \"US\", \"us_content_percent\": 30.5, \"quantity\": 1, \"unit\": \"pcs\", \"value\": {\"amount\": 5000, \"currency\": \"EUR\"}, \"tags\": [\"a\", {\"b\": -2, \"c\": [true, false, null]}]}],\n \"contract\": {\"id\": \"C\", \"date\": \"2022-01-01\", \"no_russia_clause\": true}, \"licenses\": [{\"id\": \"L\", \"covers\": [\"r1\"], \"valid_until\": \"2030-01-01\"}], \"incorporated\": \"2023-01-01\" } ",
         ];
-        for line in lines {
+        let escaped = r#"{"id":"S\"1\"","date":"2024-05-01","exporter":{"name":"M\u00fcller \/ S\u00f6hne \ud83d\ude00\n","city":"Gen\u00e8ve"},"consignee":{"name":"B\\C\t"},"destination":"KG","items":[{"hs_code":"8542.31","description":"\"quoted\" \b\f\r"}]}"#;
+        for line in lines.iter().chain([&escaped]) {
             let fast = read(line).expect("read here");
             let slow = serde_json::from_str::<Shipment>(line).unwrap();
             assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
