@@ -1,7 +1,6 @@
 //! Shipment facts: the input contract of `../shared/shipment-schema.md`, loaded from YAML
 //! with every schema violation located in the shipment file.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, MapAccess, Visitor};
@@ -12,11 +11,110 @@ use crate::diagnostics::{Code, Problem};
 use crate::source::SourceFile;
 use crate::types::{CountryCode, Date, DateField, Eccn, HsCode};
 
+mod quick;
+
 /// Largest shipment file accepted, in bytes.
 pub const MAX_SHIPMENT_BYTES: usize = 8 * 1024 * 1024;
 
-/// Fields a team adds beyond the schema, kept as written and reachable from rules.
-pub type Extra = BTreeMap<String, serde_yaml::Value>;
+/// Fields a team adds beyond the schema, kept as written and reachable from rules, in
+/// key order.
+///
+/// A sorted list rather than a tree: a record has a few extra facts at most, and most
+/// items have one or none, which a tree would give a node of its own, to build and to drop.
+#[derive(Clone, Default, PartialEq)]
+pub struct Extra(Vec<(String, serde_yaml::Value)>);
+
+impl Extra {
+    /// No extra facts.
+    #[must_use]
+    pub fn new() -> Extra {
+        Extra(Vec::new())
+    }
+
+    /// Adds a fact, in key order; the value it replaces, if the key was there.
+    pub fn insert(&mut self, key: String, value: serde_yaml::Value) -> Option<serde_yaml::Value> {
+        if self.0.is_empty() {
+            // The usual case, allocated at its size rather than grown.
+            self.0 = vec![(key, value)];
+            return None;
+        }
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+            Ok(i) => self.0.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// The fact named `key`.
+    #[must_use]
+    pub fn get<Q>(&self, key: &Q) -> Option<&serde_yaml::Value>
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        use std::borrow::Borrow;
+        self.0
+            .binary_search_by(|(k, _)| Borrow::<Q>::borrow(k).cmp(key))
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|(_, v)| v)
+    }
+
+    /// Whether there is a fact named `key`.
+    #[must_use]
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        String: std::borrow::Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.get(key).is_some()
+    }
+
+    /// How many facts there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The facts in key order.
+    pub fn iter(&self) -> ExtraIter<'_> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+/// The facts of an [`Extra`] in key order.
+pub type ExtraIter<'a> = std::iter::Map<
+    std::slice::Iter<'a, (String, serde_yaml::Value)>,
+    fn(&'a (String, serde_yaml::Value)) -> (&'a String, &'a serde_yaml::Value),
+>;
+
+impl<'a> IntoIterator for &'a Extra {
+    type Item = (&'a String, &'a serde_yaml::Value);
+    type IntoIter = ExtraIter<'a>;
+    fn into_iter(self) -> ExtraIter<'a> {
+        self.iter()
+    }
+}
+
+impl fmt::Debug for Extra {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Extra {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
 
 /// A percentage, 0 to 100 inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
@@ -45,16 +143,21 @@ impl serde::de::Visitor<'_> for NumberVisitor {
 
 impl<'de> Deserialize<'de> for Percent {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_f64(NumberVisitor("a percentage from 0 to 100", |v| {
-            if v.is_finite() && (0.0..=100.0).contains(&v) {
-                Ok(v)
-            } else {
-                Err(format!(
-                    "{v} is not a percentage: expected a number from 0 to 100"
-                ))
-            }
-        }))
-        .map(Percent)
+        d.deserialize_f64(NumberVisitor("a percentage from 0 to 100", Percent::check))
+            .map(Percent)
+    }
+}
+
+impl Percent {
+    /// The number if it is a percentage.
+    fn check(v: f64) -> Result<f64, String> {
+        if v.is_finite() && (0.0..=100.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!(
+                "{v} is not a percentage: expected a number from 0 to 100"
+            ))
+        }
     }
 }
 
@@ -64,16 +167,21 @@ pub struct Amount(pub f64);
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_f64(NumberVisitor("a number", |v| {
-            if v.is_finite() && (0.0..=1e15).contains(&v) {
-                Ok(v)
-            } else {
-                Err(format!(
-                    "{v} is not a usable amount: expected a finite number from 0 to 10^15"
-                ))
-            }
-        }))
-        .map(Amount)
+        d.deserialize_f64(NumberVisitor("a number", Amount::check))
+            .map(Amount)
+    }
+}
+
+impl Amount {
+    /// The number if it is a usable amount.
+    fn check(v: f64) -> Result<f64, String> {
+        if v.is_finite() && (0.0..=1e15).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!(
+                "{v} is not a usable amount: expected a finite number from 0 to 10^15"
+            ))
+        }
     }
 }
 
@@ -157,9 +265,15 @@ impl<'de> Deserialize<'de> for ShipmentId {
                 Ok(v.to_string())
             }
         }
-        let s = d.deserialize_any(V)?;
+        ShipmentId::check(d.deserialize_any(V)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ShipmentId {
+    /// The id if it is not blank.
+    fn check(s: String) -> Result<ShipmentId, &'static str> {
         if s.trim().is_empty() {
-            Err(serde::de::Error::custom("the shipment id is empty"))
+            Err("the shipment id is empty")
         } else {
             Ok(ShipmentId(s))
         }
@@ -281,20 +395,28 @@ impl<'de> Deserialize<'de> for Owners {
                 while let Some(o) = seq.next_element::<Owner>()? {
                     out.push(o);
                 }
-                // Millionths of a percent, so that 33.3 + 33.3 + 33.4 is exactly 100.
-                #[allow(clippy::cast_possible_truncation)] // each share is 0..=100
-                let total: i64 = out.iter().map(|o| (o.percent() * 1e6).round() as i64).sum();
-                if total > 100_000_000 {
-                    #[allow(clippy::cast_precision_loss)] // at most a few billion
-                    let shown = total as f64 / 1e6;
-                    return Err(serde::de::Error::custom(format!(
-                        "the owners hold {shown}% in total, more than 100%"
-                    )));
-                }
-                Ok(Owners(out))
+                Owners::check(out).map_err(serde::de::Error::custom)
             }
         }
         d.deserialize_seq(V)
+    }
+}
+
+impl Owners {
+    /// The owners if they hold at most 100% between them.
+    fn check(owners: Vec<Owner>) -> Result<Owners, String> {
+        // Millionths of a percent, so that 33.3 + 33.3 + 33.4 is exactly 100.
+        #[allow(clippy::cast_possible_truncation)] // each share is 0..=100
+        let total: i64 = owners
+            .iter()
+            .map(|o| (o.percent() * 1e6).round() as i64)
+            .sum();
+        if total > 100_000_000 {
+            #[allow(clippy::cast_precision_loss)] // at most a few billion
+            let shown = total as f64 / 1e6;
+            return Err(format!("the owners hold {shown}% in total, more than 100%"));
+        }
+        Ok(Owners(owners))
     }
 }
 
@@ -337,15 +459,23 @@ pub struct Currency(pub String);
 
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(crate::types::ParseVisitor("a currency code such as \"EUR\"", |s| {
-            if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
-                Ok(Currency(s.to_string()))
-            } else {
-                Err(format!(
-                    "`{s}` is not a currency code: expected three upper-case letters (ISO 4217, e.g. `EUR`)"
-                ))
-            }
-        }))
+        d.deserialize_str(crate::types::ParseVisitor(
+            "a currency code such as \"EUR\"",
+            Currency::parse,
+        ))
+    }
+}
+
+impl Currency {
+    /// Parses three upper-case letters.
+    fn parse(s: &str) -> Result<Currency, String> {
+        if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Currency(s.to_string()))
+        } else {
+            Err(format!(
+                "`{s}` is not a currency code: expected three upper-case letters (ISO 4217, e.g. `EUR`)"
+            ))
+        }
     }
 }
 
@@ -711,7 +841,13 @@ impl Shipment {
             p
         };
         // One typed pass over the text: no value tree, extra facts captured on the way.
-        let mut s = serde_json::from_str::<Shipment>(text).map_err(|e| {
+        // The record's usual shape is read by a reader made for it; whatever it leaves,
+        // `serde_json` reads, and it alone words the diagnostics.
+        let read = match quick::read(text) {
+            Some(s) => Ok(s),
+            None => serde_json::from_str::<Shipment>(text),
+        };
+        let mut s = read.map_err(|e| {
             match too_deep(text) {
                 // The reader stops at its own depth limit; say which bracket crossed ours.
                 Some(at) if e.to_string().contains("recursion limit") => at_column(
