@@ -495,7 +495,11 @@ fn shipment(c: &mut Cursor<'_>) -> Option<Shipment> {
             }
             "end_user" => {
                 first(&mut seen, 4)?;
-                end_user = c.nullable(party)?;
+                // In place, as the two parties above.
+                if !c.null() {
+                    end_user = party(c);
+                    end_user.as_ref()?;
+                }
             }
             "intermediaries" => {
                 first(&mut seen, 5)?;
