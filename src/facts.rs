@@ -843,26 +843,27 @@ impl Shipment {
         // One typed pass over the text: no value tree, extra facts captured on the way.
         // The record's usual shape is read by a reader made for it; whatever it leaves,
         // `serde_json` reads, and it alone words the diagnostics.
-        let read = match quick::read(text) {
-            Some(s) => Ok(s),
-            None => serde_json::from_str::<Shipment>(text),
+        // Matched, not chained: the shipment is large, and each step it passes through
+        // would be a copy of it.
+        let mut s = match quick::read(text) {
+            Some(s) => s,
+            None => serde_json::from_str::<Shipment>(text).map_err(|e| {
+                match too_deep(text) {
+                    // The reader stops at its own depth limit; say which bracket crossed ours.
+                    Some(at) if e.to_string().contains("recursion limit") => at_column(
+                        Code::Limit,
+                        at + 1,
+                        format!("the record nests more than {MAX_YAML_DEPTH} levels deep"),
+                    ),
+                    // Columns count within the line; the line is the record's.
+                    _ => at_column(
+                        Code::Shipment,
+                        e.column().max(1),
+                        plain_message(&e.to_string()),
+                    ),
+                }
+            })?,
         };
-        let mut s = read.map_err(|e| {
-            match too_deep(text) {
-                // The reader stops at its own depth limit; say which bracket crossed ours.
-                Some(at) if e.to_string().contains("recursion limit") => at_column(
-                    Code::Limit,
-                    at + 1,
-                    format!("the record nests more than {MAX_YAML_DEPTH} levels deep"),
-                ),
-                // Columns count within the line; the line is the record's.
-                _ => at_column(
-                    Code::Shipment,
-                    e.column().max(1),
-                    plain_message(&e.to_string()),
-                ),
-            }
-        })?;
         // JSON has no extra fact without a canonical form: the reader gives string keys
         // only, refuses numbers out of range, and has no tags. The walk is skipped, and the
         // claim checked wherever debug assertions run.

@@ -32,7 +32,10 @@ pub(super) fn read(text: &str) -> Option<Shipment> {
     };
     let s = shipment(&mut c)?;
     // Only whitespace may follow the record.
-    c.peek().is_none().then_some(s)
+    if c.peek().is_some() {
+        return None;
+    }
+    Some(s)
 }
 
 /// A number as `serde_json` hands it to a visitor.
@@ -478,15 +481,25 @@ fn shipment(c: &mut Cursor<'_>) -> Option<Shipment> {
             }
             "exporter" => {
                 first(&mut seen, 2)?;
-                exporter = Some(party(c)?);
+                // Into its place straight away: a party is large, and
+                // unwrapping and wrapping it again would copy it twice.
+                exporter = party(c);
+                exporter.as_ref()?;
             }
             "consignee" => {
                 first(&mut seen, 3)?;
-                consignee = Some(party(c)?);
+                // Into its place straight away: a party is large, and
+                // unwrapping and wrapping it again would copy it twice.
+                consignee = party(c);
+                consignee.as_ref()?;
             }
             "end_user" => {
                 first(&mut seen, 4)?;
-                end_user = c.nullable(party)?;
+                // In place, as the two parties above.
+                if !c.null() {
+                    end_user = party(c);
+                    end_user.as_ref()?;
+                }
             }
             "intermediaries" => {
                 first(&mut seen, 5)?;
