@@ -269,8 +269,8 @@ impl<'a> Cursor<'a> {
             };
         }
         // An exact significand times or divided by an exact power of ten, rounded once:
-        // the nearest float, which `serde_json` computes too, the same way without its
-        // `float_roundtrip` feature and by a longer way with it (tests build with it).
+        // the nearest float, which `serde_json` computes too (by a longer way: rulecheck
+        // builds it with its `float_roundtrip` feature, so that it rounds correctly).
         if significand > 1 << 53 {
             return None;
         }
