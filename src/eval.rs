@@ -323,7 +323,7 @@ impl<'a> Val<'a> {
                 .description
                 .clone()
                 .unwrap_or_else(|| i.hs_code.to_string()),
-            Val::Money(m) => concat(&[&fmt_num(m.amount.0), " ", &m.currency.0]),
+            Val::Money(m) => [&fmt_num(m.amount.0), " ", &m.currency.0].concat(),
             Val::Contract(c) => c.id.clone().unwrap_or_else(|| "contract".into()),
             Val::License(l) => l.id.clone().unwrap_or_else(|| "license".into()),
             Val::Shipment(s) => s.id.0.clone(),
@@ -751,15 +751,6 @@ fn lookup(set: &ListSet, how: Lookup, v: &Val<'_>) -> Option<usize> {
     }
 }
 
-/// The pieces joined: evidence text without the formatting machinery.
-fn concat(parts: &[&str]) -> String {
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        s.push_str(p);
-    }
-    s
-}
-
 fn fact_text(v: &Value, env: &Env<'_>) -> String {
     let mut s = String::with_capacity(48);
     fact_text_into(v, env, &mut s);
@@ -831,9 +822,9 @@ fn leaf<'a>(
     } else if tr.first_false.is_none() {
         let _ = env;
         tr.first_false = Some(if test.starts_with("is ") {
-            concat(&[&fact, " is ", &value, " (needed: ", &test, ")"])
+            [&fact, " is ", &value, " (needed: ", &test, ")"].concat()
         } else {
-            concat(&[&fact, " = ", &value, " (needed: ", &test, ")"])
+            [&fact, " = ", &value, " (needed: ", &test, ")"].concat()
         });
     }
     Tri::from(holds)
@@ -876,21 +867,18 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             }
             let ty = value_ty(lhs);
             let test = if neg {
-                concat(&[
+                [
                     op.negate().symbol(),
                     " ",
                     test.split_once(' ').map_or("", |x| x.1),
-                ])
+                ]
+                .concat()
             } else {
                 test.to_string()
             };
             let matched = detail.or_else(|| match rhs {
                 Value::Const(_) => None,
-                _ => Some(concat(&[
-                    &fact_text(rhs, env),
-                    " = ",
-                    &r.display(value_ty(rhs)),
-                ])),
+                _ => Some([&fact_text(rhs, env), " = ", &r.display(value_ty(rhs))].concat()),
             });
             leaf(
                 tr,
@@ -923,7 +911,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 holds,
                 fact_text(v, env),
                 got.display(value_ty(v)),
-                concat(&[not, " ", &set.name]),
+                [not, " ", &set.name].concat(),
                 found.map(|e| set.describe_entry(e)),
             )
         }
@@ -956,7 +944,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 holds,
                 fact_text(v, env),
                 got.display(value_ty(v)),
-                concat(&[not, " ", &lp]),
+                [not, " ", &lp].concat(),
                 found.map(|i| {
                     let mut s = lp.clone();
                     push_index(&mut s, i);
@@ -979,7 +967,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             if tr.skip::<ON>(holds) {
                 return Tri::from(holds);
             }
-            let test = concat(&[if neg { "not " } else { "" }, "starts with ", &set.name]);
+            let test = [if neg { "not " } else { "" }, "starts with ", &set.name].concat();
             leaf(
                 tr,
                 env,
@@ -1079,12 +1067,12 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             if r == Tri::False && ON && tr.why && !explained_before {
                 let coll = env.render(collection, collection.steps.len());
                 tr.first_false = Some(match (exists, tr.first_false.take()) {
-                    _ if list.len() == 0 => concat(&[&coll, " is empty"]),
+                    _ if list.len() == 0 => [&coll, " is empty"].concat(),
                     (true, Some(first)) => {
-                        concat(&["no element of ", &coll, " passes (the first: ", &first, ")"])
+                        ["no element of ", &coll, " passes (the first: ", &first, ")"].concat()
                     }
                     (_, Some(first)) => first,
-                    (_, None) => concat(&["the test over ", &coll, " does not hold"]),
+                    (_, None) => ["the test over ", &coll, " does not hold"].concat(),
                 });
             }
             r
@@ -1358,7 +1346,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         } else if combined == Tri::True {
             message(rule, &mut env, &traced.trace.witness)
         } else {
-            concat(&["undecided: ", rule.title.as_deref().unwrap_or(&rule.id)])
+            ["undecided: ", rule.title.as_deref().unwrap_or(&rule.id)].concat()
         };
 
         // Exceptions.

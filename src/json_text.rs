@@ -134,9 +134,10 @@ pub fn needs_escape(bytes: &[u8]) -> bool {
     }
 }
 
-/// Whether JSON escapes the byte `b`.
+/// Whether JSON escapes the byte `b`: the bytes a JSON string cannot hold raw, and where
+/// a reader of one must stop to look.
 #[inline]
-fn escapes(b: u8) -> bool {
+pub fn escapes(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 

@@ -443,7 +443,7 @@ fn special(b: &[u8]) -> Option<usize> {
     }
     let rest = b.get(at..)?;
     rest.iter()
-        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+        .position(|&c| crate::json_text::escapes(c))
         .map(|n| at + n)
 }
 
