@@ -383,8 +383,8 @@ pub struct Entry {
 pub struct SetIndex {
     /// Exact keys (countries, ECCNs, strings, entity ids) → entry.
     pub exact: FxHashMap<Box<str>, usize>,
-    /// HS digits → entry; looked up by every prefix of a code.
-    pub hs: FxHashMap<Box<str>, usize>,
+    /// HS digits → entry, keyed by number; looked up by every prefix of a code.
+    pub hs: HsNumbers,
     /// Normalised entity names and aliases → a name match: the index of the entry whose
     /// own name it is, or `entries.len() + k` for `aliases[k]` (see [`ListSet::find_name`]).
     pub names: FxHashMap<Box<str>, usize>,
@@ -393,8 +393,6 @@ pub struct SetIndex {
     /// Entry keys as written → the first entry with that key, for prefix tests against
     /// long sets; built on the first such test.
     pub prefixes: OnceLock<FxHashMap<Box<str>, usize>>,
-    /// `hs` keyed by number: built on the first HS lookup.
-    pub hs_numbers: OnceLock<HsNumbers>,
     /// `; ` and the list's provenance (empty without one), as every described entry ends:
     /// made on the first description.
     pub provenance_tail: OnceLock<Box<str>>,
@@ -451,21 +449,21 @@ pub struct HsNumbers {
 }
 
 impl HsNumbers {
-    /// The number index of the text keys `hs`. A key that is not 1 to 10 digits cannot
-    /// be the prefix of a code, so it is left out.
-    fn new(hs: &FxHashMap<Box<str>, usize>) -> HsNumbers {
-        let mut t = HsNumbers::default();
-        t.map.reserve(hs.len());
-        for (k, &i) in hs {
-            let n = k.len();
-            if !(1..=MAX_HS_DIGITS).contains(&n) || !k.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            let v = k.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
-            t.lengths |= 1u64 << n;
-            t.map.insert(hs_key(v, n), i);
+    /// Room for `n` more keys.
+    pub fn reserve(&mut self, n: usize) {
+        self.map.reserve(n);
+    }
+
+    /// Indexes HS digits `key` as entry `i`, unless an earlier entry has them. A key that
+    /// is not 1 to 10 digits cannot be the prefix of a code, so it is left out.
+    pub fn insert(&mut self, key: &str, i: usize) {
+        let n = key.len();
+        if !(1..=MAX_HS_DIGITS).contains(&n) || !key.bytes().all(|b| b.is_ascii_digit()) {
+            return;
         }
-        t
+        let v = key.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
+        self.lengths |= 1u64 << n;
+        self.map.entry(hs_key(v, n)).or_insert(i);
     }
 }
 
@@ -477,10 +475,7 @@ impl ListSet {
     /// The entry an HS code falls under, the most specific first.
     #[must_use]
     pub fn find_hs(&self, code: &HsCode) -> Option<usize> {
-        let table = self
-            .index
-            .hs_numbers
-            .get_or_init(|| HsNumbers::new(&self.index.hs));
+        let table = &self.index.hs;
         // The first `n` digits of the code as a number, for every `n`: one pass.
         let mut prefixes = [0u64; MAX_HS_DIGITS];
         let mut v = 0u64;
@@ -761,14 +756,7 @@ pub fn normalize_name(name: &str) -> String {
         kept = words;
     }
     kept.sort_unstable();
-    let mut out = String::with_capacity(buf.len() + kept.len());
-    for (i, w) in kept.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(w);
-    }
-    out
+    kept.join(" ")
 }
 
 /// True when a name has something to match on: [`normalize_name`] of it is not empty.

@@ -622,9 +622,7 @@ pub fn build_index(
     };
     for (i, key) in canonical.iter().enumerate() {
         match kind {
-            ListKind::Hs => {
-                index.hs.entry(key.as_str().into()).or_insert(i);
-            }
+            ListKind::Hs => index.hs.insert(key, i),
             ListKind::Entity => {
                 if let Some(name) = names.get(i) {
                     index.names.entry(name.as_str().into()).or_insert(i);
