@@ -197,18 +197,23 @@ pub struct Shipment {
     /// Who receives the goods.
     pub consignee: Party,
     /// The declared end user; `None` means not declared.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_user: Option<Party>,
     /// Forwarders, notify parties, agents, banks; `None` means unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub intermediaries: Option<Vec<Party>>,
     /// Declared country of final delivery.
     pub destination: CountryCode,
     /// Countries passed through, in order; `None` means unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<Vec<CountryCode>>,
     /// The goods, at least one.
     pub items: Vec<Item>,
     /// The sales contract.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contract: Option<Contract>,
     /// Authorisations held; `None` means unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub licenses: Option<Vec<License>>,
     /// Facts beyond the schema.
     #[serde(flatten)]
@@ -284,20 +289,27 @@ impl ShipmentId {
 #[derive(Debug, Clone, Serialize)]
 pub struct Party {
     /// Registry number, LEI or list id.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Name as written on the documents.
     pub name: String,
     /// ISO country code.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<CountryCode>,
     /// City.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// Role of an intermediary (`freight_forwarder`, `bank`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// Declared end use of an end user (`civil`, `military`, `unknown`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_use: Option<EndUse>,
     /// Share this owner holds in the entity above it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub percent: Option<Percent>,
     /// Owners of this party; `None` means unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owners: Option<Owners>,
     /// Facts beyond the schema.
     #[serde(flatten)]
@@ -424,20 +436,27 @@ impl Owners {
 #[derive(Debug, Clone, Serialize)]
 pub struct Item {
     /// What the goods are.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// HS code, matched hierarchically.
     pub hs_code: HsCode,
     /// ECCN or EAR99.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub eccn: Option<Eccn>,
     /// Country of origin.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<CountryCode>,
     /// Share of US-origin controlled content.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub us_content_percent: Option<Percent>,
     /// Quantity.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<Amount>,
     /// Unit of the quantity.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// Line value.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Money>,
     /// Facts beyond the schema.
     #[serde(flatten)]
@@ -483,10 +502,13 @@ impl Currency {
 #[derive(Debug, Clone, Serialize)]
 pub struct Contract {
     /// Contract number.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Date concluded.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<Date>,
     /// Contains the EU Art. 12g clause.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub no_russia_clause: Option<bool>,
     /// Facts beyond the schema.
     #[serde(flatten)]
@@ -497,12 +519,15 @@ pub struct Contract {
 #[derive(Debug, Clone, Serialize)]
 pub struct License {
     /// Licence number.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Issuing authority.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub authority: Option<String>,
     /// Rule ids or regime ids it authorises.
     pub covers: Vec<String>,
     /// Last day valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<Date>,
     /// Facts beyond the schema.
     #[serde(flatten)]

@@ -478,7 +478,7 @@ fn every_byte_at_every_position() {
 /// Fixed cases that pin each form: every escape, and numbers as `serde_json` writes them.
 #[test]
 fn known_forms() {
-    let line = r#"{"id":"q\"\\\u0000\u001f\b\f\n\r\t\u2028é","date":"2024-05-01","exporter":{"name":"A","percent":-0.0},"consignee":{"name":"B"},"destination":"DE","items":[{"hs_code":"8542.31","quantity":1e15,"value":{"amount":0.1,"currency":"EUR"},"value_eur":33380.67},{"hs_code":"8471","quantity":-0.0,"us_content_percent":33.3,"value_eur":0.5},{"hs_code":"84713","value_eur":7.0}],"x":[1,-2,1.5e-7,1e21,18446744073709551615,-9223372036854775808,null,true,{"k\n":"v"}]}"#;
+    let line = r#"{"id":"q\"\\\u0000\u001f\b\f\n\r\t\u2028é","date":"2024-05-01","exporter":{"name":"A","percent":-0.0},"consignee":{"name":"B"},"destination":"DE","contract":{},"licenses":[{"covers":[]},{"authority":"BAFA","covers":["r"]}],"items":[{"hs_code":"8542.31","quantity":1e15,"value":{"amount":0.1,"currency":"EUR"},"value_eur":33380.67},{"hs_code":"8471","quantity":-0.0,"us_content_percent":33.3,"value_eur":0.5},{"hs_code":"84713","value_eur":7.0}],"x":[1,-2,1.5e-7,1e21,18446744073709551615,-9223372036854775808,null,true,{"k\n":"v"}]}"#;
     let s = Shipment::from_json_line(line, "t.jsonl", 1).unwrap();
     let text = String::from_utf8(canonical(&s)).unwrap();
     assert_eq!(text, serde_json::to_string(&s).unwrap());
@@ -487,16 +487,50 @@ fn known_forms() {
         "{text}"
     );
     for part in [
-        "\"percent\":-0.0,",
+        "\"exporter\":{\"name\":\"A\",\"percent\":-0.0},\"consignee\":{\"name\":\"B\"},\"destination\":\"DE\",\"items\":",
         "\"quantity\":1000000000000000.0,",
         "\"quantity\":-0.0,",
         "\"amount\":0.1,",
         "\"value_eur\":33380.67",
         "\"value_eur\":0.5",
-        "\"hs_code\":\"8471.3\",\"eccn\":null,\"origin\":null,\"us_content_percent\":null,\"quantity\":null,\"unit\":null,\"value\":null,\"value_eur\":7.0}",
+        // Absent facts are left out, whichever member comes first.
+        "{\"hs_code\":\"8471.3\",\"value_eur\":7.0}",
+        "\"contract\":{},\"licenses\":[{\"covers\":[]},{\"authority\":\"BAFA\",\"covers\":[\"r\"]}]",
         "\"us_content_percent\":33.3,",
         "\"x\":[1,-2,1.5e-7,1e+21,18446744073709551615,-9223372036854775808,null,true,{\"k\\n\":\"v\"}]}",
     ] {
         assert!(text.contains(part), "{part} in {text}");
     }
+}
+
+/// The canonical form and the digest of one example, pinned: a change to either changes
+/// every `facts_digest` ever recorded, so it must be deliberate (and noted in the README).
+/// The text was also written and hashed by hand, apart from this code, to the same digest.
+#[test]
+fn an_examples_canonical_form_and_digest_are_pinned() {
+    let mut map = rulecheck::source::SourceMap::default();
+    let path = "examples/partner-country-clear.yaml";
+    let id = map.add(path, std::fs::read_to_string(path).unwrap());
+    let s = Shipment::from_yaml(map.file(id)).unwrap();
+    assert_eq!(
+        String::from_utf8(canonical(&s)).unwrap(),
+        concat!(
+            r#"{"id":"SHP-2024-1003-021","date":"2024-10-03","#,
+            r#""exporter":{"name":"Elektronik Handel GmbH","country":"DE"},"#,
+            r#""consignee":{"name":"Kansai Denshi K.K.","country":"JP","city":"Osaka","#,
+            r#""owners":[{"name":"Kansai Holdings K.K.","country":"JP","percent":100.0}]},"#,
+            r#""end_user":{"name":"Kansai Denshi K.K.","country":"JP","end_use":"civil","#,
+            r#""owners":[{"name":"Kansai Holdings K.K.","country":"JP","percent":100.0}]},"#,
+            r#""intermediaries":[{"name":"Commerzbank AG","country":"DE","role":"bank"},"#,
+            r#"{"name":"Nippon Cargo K.K.","country":"JP","role":"freight_forwarder"}],"#,
+            r#""destination":"JP","route":["DE","JP"],"#,
+            r#""items":[{"description":"multilayer ceramic capacitors","hs_code":"8532.24","#,
+            r#""quantity":1000000.0,"unit":"pcs","value":{"amount":12000.0,"currency":"EUR"}}],"#,
+            r#""contract":{"id":"EH-JP-2024-77","date":"2024-08-19","no_russia_clause":false}}"#,
+        )
+    );
+    assert_eq!(
+        s.digest(),
+        "sha256:d5373e9c4df5169aa3bd61b85bf648724ce82b8315a62ef6f33b4b5b319072c9"
+    );
 }
