@@ -215,7 +215,29 @@ pub struct Shipment {
     pub extra: Extra,
     /// `sha256:` of the facts in canonical form, computed once when read.
     #[serde(skip)]
-    digest: String,
+    digest: FactsDigest,
+}
+
+/// `sha256:` and 64 hexadecimal digits, held in place: a digest has a fixed size, and
+/// every shipment has one.
+#[derive(Clone, Default)]
+struct FactsDigest(Option<[u8; 7 + 64]>);
+
+impl FactsDigest {
+    /// The digest as text; empty before it is computed.
+    fn as_str(&self) -> &str {
+        // ASCII, written by `compute_digest`: the conversion cannot fail.
+        self.0
+            .as_ref()
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for FactsDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 /// Checks that an extra fact has one canonical JSON form: string keys, finite numbers,
@@ -689,7 +711,7 @@ record_reader!(
             contract,
             licenses,
             extra,
-            digest: String::new(),
+            digest: FactsDigest::default(),
         })
     }
 );
@@ -906,11 +928,11 @@ impl Shipment {
     /// formatting, so equal facts written differently digest the same.
     #[must_use]
     pub fn digest(&self) -> &str {
-        &self.digest
+        self.digest.as_str()
     }
 
     #[allow(clippy::expect_used)] // extra facts were checked to have a canonical JSON form when the shipment was read
-    fn compute_digest(&self) -> String {
+    fn compute_digest(&self) -> FactsDigest {
         // The canonical form is the typed shipment as compact JSON: fields in schema
         // order, codes normalised, extra facts in key order (they are kept sorted), so
         // the same facts give the same bytes however they were written. The bytes are
@@ -941,7 +963,7 @@ impl Shipment {
         for (pair, b) in digits.as_chunks_mut::<2>().0.iter_mut().zip(hash) {
             *pair = [digit(b >> 4), digit(b & 15)];
         }
-        String::from_utf8(out.to_vec()).expect("hexadecimal digits are ASCII")
+        FactsDigest(Some(out))
     }
 }
 

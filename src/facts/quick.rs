@@ -546,7 +546,7 @@ fn shipment(c: &mut Cursor<'_>) -> Option<Shipment> {
         contract,
         licenses,
         extra,
-        digest: String::new(),
+        digest: super::FactsDigest::default(),
     })
 }
 
