@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -21,8 +22,11 @@ pub const MAX_SHIPMENT_BYTES: usize = 8 * 1024 * 1024;
 ///
 /// A sorted list rather than a tree: a record has a few extra facts at most, and most
 /// items have one or none, which a tree would give a node of its own, to build and to drop.
+///
+/// Keys are short strings held in place: most items have a fact, and its key would
+/// otherwise be an allocation of its own.
 #[derive(Clone, Default, PartialEq)]
-pub struct Extra(Vec<(String, serde_yaml::Value)>);
+pub struct Extra(Vec<(CompactString, serde_yaml::Value)>);
 
 impl Extra {
     /// No extra facts.
@@ -32,16 +36,16 @@ impl Extra {
     }
 
     /// Adds a fact, in key order; the value it replaces, if the key was there.
-    pub fn insert(&mut self, key: String, value: serde_yaml::Value) -> Option<serde_yaml::Value> {
+    pub fn insert(&mut self, key: &str, value: serde_yaml::Value) -> Option<serde_yaml::Value> {
         if self.0.is_empty() {
             // The usual case, allocated at its size rather than grown.
-            self.0 = vec![(key, value)];
+            self.0 = vec![(key.into(), value)];
             return None;
         }
-        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
             Ok(i) => self.0.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
             Err(i) => {
-                self.0.insert(i, (key, value));
+                self.0.insert(i, (key.into(), value));
                 None
             }
         }
@@ -51,7 +55,7 @@ impl Extra {
     #[must_use]
     pub fn get<Q>(&self, key: &Q) -> Option<&serde_yaml::Value>
     where
-        String: std::borrow::Borrow<Q>,
+        CompactString: std::borrow::Borrow<Q>,
         Q: Ord + ?Sized,
     {
         use std::borrow::Borrow;
@@ -66,7 +70,7 @@ impl Extra {
     #[must_use]
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
-        String: std::borrow::Borrow<Q>,
+        CompactString: std::borrow::Borrow<Q>,
         Q: Ord + ?Sized,
     {
         self.get(key).is_some()
@@ -92,12 +96,12 @@ impl Extra {
 
 /// The facts of an [`Extra`] in key order.
 pub type ExtraIter<'a> = std::iter::Map<
-    std::slice::Iter<'a, (String, serde_yaml::Value)>,
-    fn(&'a (String, serde_yaml::Value)) -> (&'a String, &'a serde_yaml::Value),
+    std::slice::Iter<'a, (CompactString, serde_yaml::Value)>,
+    fn(&'a (CompactString, serde_yaml::Value)) -> (&'a CompactString, &'a serde_yaml::Value),
 >;
 
 impl<'a> IntoIterator for &'a Extra {
-    type Item = (&'a String, &'a serde_yaml::Value);
+    type Item = (&'a CompactString, &'a serde_yaml::Value);
     type IntoIter = ExtraIter<'a>;
     fn into_iter(self) -> ExtraIter<'a> {
         self.iter()
@@ -582,7 +586,7 @@ fn read_record<'de, A: MapAccess<'de>>(
             field(i, map)?;
         } else {
             let value: serde_yaml::Value = map.next_value()?;
-            if extra.insert(key.into_owned(), value).is_some() {
+            if extra.insert(&key, value).is_some() {
                 return Err(de::Error::custom("a field is given twice"));
             }
         }

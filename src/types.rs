@@ -362,8 +362,11 @@ impl<'de> Deserialize<'de> for DateField {
 }
 
 /// A US Export Control Classification Number (`3A991`, `5A002.a.1`) or `EAR99`.
+///
+/// Held in place when short, as codes are: the paragraph after the first five
+/// characters has no bound, but rarely more than a few characters.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Eccn(Box<str>);
+pub struct Eccn(compact_str::CompactString);
 
 impl Eccn {
     /// Parses an ECCN: digit, category letter A-E, three digits, optional paragraph; or EAR99.

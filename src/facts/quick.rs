@@ -412,7 +412,7 @@ impl<'a> Cursor<'a> {
     /// A field beyond the schema.
     fn extra(&mut self, extra: &mut Extra, key: &str) -> Option<()> {
         let v = self.value()?;
-        extra.insert(key.to_owned(), v).is_none().then_some(())
+        extra.insert(key, v).is_none().then_some(())
     }
 }
 
