@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use compact_str::CompactString;
+use compact_str::{CompactString, ToCompactString as _};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -267,8 +267,10 @@ fn canonical_extra(v: &serde_yaml::Value) -> Result<(), String> {
 }
 
 /// A shipment id: a non-empty string (numbers are accepted and kept as written).
+///
+/// Held in place when short, as ids are: every shipment has one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct ShipmentId(pub String);
+pub struct ShipmentId(pub CompactString);
 
 impl fmt::Display for ShipmentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -280,15 +282,15 @@ impl<'de> Deserialize<'de> for ShipmentId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl Visitor<'_> for V {
-            type Value = String;
+            type Value = CompactString;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a shipment id: a string or a whole number")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-                Ok(v.to_owned())
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CompactString, E> {
+                Ok(v.into())
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-                Ok(v.to_string())
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<CompactString, E> {
+                Ok(v.to_compact_string())
             }
         }
         ShipmentId::check(d.deserialize_any(V)?).map_err(serde::de::Error::custom)
@@ -297,7 +299,7 @@ impl<'de> Deserialize<'de> for ShipmentId {
 
 impl ShipmentId {
     /// The id if it is not blank.
-    fn check(s: String) -> Result<ShipmentId, &'static str> {
+    fn check(s: CompactString) -> Result<ShipmentId, &'static str> {
         if s.trim().is_empty() {
             Err("the shipment id is empty")
         } else {
@@ -307,12 +309,15 @@ impl ShipmentId {
 }
 
 /// A party: exporter, consignee, end user, intermediary or owner.
+///
+/// The id and the name are held in place when short, as most are: a shipment has a few
+/// parties, and each would otherwise be two allocations.
 #[derive(Debug, Clone, Serialize)]
 pub struct Party {
     /// Registry number, LEI or list id.
-    pub id: Option<String>,
+    pub id: Option<CompactString>,
     /// Name as written on the documents.
-    pub name: String,
+    pub name: CompactString,
     /// ISO country code.
     pub country: Option<CountryCode>,
     /// City.
@@ -449,8 +454,8 @@ impl Owners {
 /// One line of goods.
 #[derive(Debug, Clone, Serialize)]
 pub struct Item {
-    /// What the goods are.
-    pub description: Option<String>,
+    /// What the goods are; held in place when short, as many descriptions are.
+    pub description: Option<CompactString>,
     /// HS code, matched hierarchically.
     pub hs_code: HsCode,
     /// ECCN or EAR99.
