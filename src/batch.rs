@@ -198,7 +198,7 @@ fn shipment_id(text: &str) -> Option<String> {
         return None;
     };
     let id: ShipmentId = serde_json::from_value(record.remove("id")?).ok()?;
-    Some(id.0)
+    Some(id.0.into())
 }
 
 /// Reads JSON Lines from `input`, evaluates each record on `jobs` threads, and writes

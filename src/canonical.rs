@@ -139,7 +139,7 @@ impl Writer<'_> {
 
     /// The dotted form, as `HsCode` displays: heading, then two-digit groups.
     fn hs_code(&mut self, h: &HsCode) {
-        let digits = h.digits().as_bytes();
+        let digits = h.digit_bytes();
         if let [d0, d1, d2, d3, rest @ ..] = digits
             && rest.len() <= 6
         {

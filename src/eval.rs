@@ -318,15 +318,15 @@ impl<'a> Val<'a> {
                 }
                 s
             }
-            Val::Party(p) => p.name.clone(),
+            Val::Party(p) => p.name.as_str().to_owned(),
             Val::Item(i) => i
                 .description
-                .clone()
-                .unwrap_or_else(|| i.hs_code.to_string()),
+                .as_deref()
+                .map_or_else(|| i.hs_code.to_string(), str::to_string),
             Val::Money(m) => [&fmt_num(m.amount.0), " ", &m.currency.0].concat(),
             Val::Contract(c) => c.id.clone().unwrap_or_else(|| "contract".into()),
             Val::License(l) => l.id.clone().unwrap_or_else(|| "license".into()),
-            Val::Shipment(s) => s.id.0.clone(),
+            Val::Shipment(s) => s.id.0.as_str().to_owned(),
             Val::List(l) => format!("{} entries", l.len()),
         }
     }
@@ -1490,7 +1490,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             Verdict::Review
         });
     Outcome {
-        shipment: shipment.id.0.clone(),
+        shipment: shipment.id.0.as_str().to_owned(),
         as_of,
         verdict,
         rules_digest: rules.digest.clone(),

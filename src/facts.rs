@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use compact_str::{CompactString, ToCompactString as _};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -21,8 +22,11 @@ pub const MAX_SHIPMENT_BYTES: usize = 8 * 1024 * 1024;
 ///
 /// A sorted list rather than a tree: a record has a few extra facts at most, and most
 /// items have one or none, which a tree would give a node of its own, to build and to drop.
+///
+/// Keys are short strings held in place: most items have a fact, and its key would
+/// otherwise be an allocation of its own.
 #[derive(Clone, Default, PartialEq)]
-pub struct Extra(Vec<(String, serde_yaml::Value)>);
+pub struct Extra(Vec<(CompactString, serde_yaml::Value)>);
 
 impl Extra {
     /// No extra facts.
@@ -32,16 +36,16 @@ impl Extra {
     }
 
     /// Adds a fact, in key order; the value it replaces, if the key was there.
-    pub fn insert(&mut self, key: String, value: serde_yaml::Value) -> Option<serde_yaml::Value> {
+    pub fn insert(&mut self, key: &str, value: serde_yaml::Value) -> Option<serde_yaml::Value> {
         if self.0.is_empty() {
             // The usual case, allocated at its size rather than grown.
-            self.0 = vec![(key, value)];
+            self.0 = vec![(key.into(), value)];
             return None;
         }
-        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
             Ok(i) => self.0.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
             Err(i) => {
-                self.0.insert(i, (key, value));
+                self.0.insert(i, (key.into(), value));
                 None
             }
         }
@@ -51,7 +55,7 @@ impl Extra {
     #[must_use]
     pub fn get<Q>(&self, key: &Q) -> Option<&serde_yaml::Value>
     where
-        String: std::borrow::Borrow<Q>,
+        CompactString: std::borrow::Borrow<Q>,
         Q: Ord + ?Sized,
     {
         use std::borrow::Borrow;
@@ -66,7 +70,7 @@ impl Extra {
     #[must_use]
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
-        String: std::borrow::Borrow<Q>,
+        CompactString: std::borrow::Borrow<Q>,
         Q: Ord + ?Sized,
     {
         self.get(key).is_some()
@@ -92,12 +96,12 @@ impl Extra {
 
 /// The facts of an [`Extra`] in key order.
 pub type ExtraIter<'a> = std::iter::Map<
-    std::slice::Iter<'a, (String, serde_yaml::Value)>,
-    fn(&'a (String, serde_yaml::Value)) -> (&'a String, &'a serde_yaml::Value),
+    std::slice::Iter<'a, (CompactString, serde_yaml::Value)>,
+    fn(&'a (CompactString, serde_yaml::Value)) -> (&'a CompactString, &'a serde_yaml::Value),
 >;
 
 impl<'a> IntoIterator for &'a Extra {
-    type Item = (&'a String, &'a serde_yaml::Value);
+    type Item = (&'a CompactString, &'a serde_yaml::Value);
     type IntoIter = ExtraIter<'a>;
     fn into_iter(self) -> ExtraIter<'a> {
         self.iter()
@@ -220,7 +224,29 @@ pub struct Shipment {
     pub extra: Extra,
     /// `sha256:` of the facts in canonical form, computed once when read.
     #[serde(skip)]
-    digest: String,
+    digest: FactsDigest,
+}
+
+/// `sha256:` and 64 hexadecimal digits, held in place: a digest has a fixed size, and
+/// every shipment has one.
+#[derive(Clone, Default)]
+struct FactsDigest(Option<[u8; 7 + 64]>);
+
+impl FactsDigest {
+    /// The digest as text; empty before it is computed.
+    fn as_str(&self) -> &str {
+        // ASCII, written by `compute_digest`: the conversion cannot fail.
+        self.0
+            .as_ref()
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for FactsDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 /// Checks that an extra fact has one canonical JSON form: string keys, finite numbers,
@@ -246,8 +272,10 @@ fn canonical_extra(v: &serde_yaml::Value) -> Result<(), String> {
 }
 
 /// A shipment id: a non-empty string (numbers are accepted and kept as written).
+///
+/// Held in place when short, as ids are: every shipment has one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct ShipmentId(pub String);
+pub struct ShipmentId(pub CompactString);
 
 impl fmt::Display for ShipmentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -259,15 +287,15 @@ impl<'de> Deserialize<'de> for ShipmentId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl Visitor<'_> for V {
-            type Value = String;
+            type Value = CompactString;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a shipment id: a string or a whole number")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-                Ok(v.to_owned())
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CompactString, E> {
+                Ok(v.into())
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-                Ok(v.to_string())
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<CompactString, E> {
+                Ok(v.to_compact_string())
             }
         }
         ShipmentId::check(d.deserialize_any(V)?).map_err(serde::de::Error::custom)
@@ -276,7 +304,7 @@ impl<'de> Deserialize<'de> for ShipmentId {
 
 impl ShipmentId {
     /// The id if it is not blank.
-    fn check(s: String) -> Result<ShipmentId, &'static str> {
+    fn check(s: CompactString) -> Result<ShipmentId, &'static str> {
         if s.trim().is_empty() {
             Err("the shipment id is empty")
         } else {
@@ -286,13 +314,16 @@ impl ShipmentId {
 }
 
 /// A party: exporter, consignee, end user, intermediary or owner.
+///
+/// The id and the name are held in place when short, as most are: a shipment has a few
+/// parties, and each would otherwise be two allocations.
 #[derive(Debug, Clone, Serialize)]
 pub struct Party {
     /// Registry number, LEI or list id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<CompactString>,
     /// Name as written on the documents.
-    pub name: String,
+    pub name: CompactString,
     /// ISO country code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<CountryCode>,
@@ -435,9 +466,9 @@ impl Owners {
 /// One line of goods.
 #[derive(Debug, Clone, Serialize)]
 pub struct Item {
-    /// What the goods are.
+    /// What the goods are; held in place when short, as many descriptions are.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<CompactString>,
     /// HS code, matched hierarchically.
     pub hs_code: HsCode,
     /// ECCN or EAR99.
@@ -585,7 +616,7 @@ fn read_record<'de, A: MapAccess<'de>>(
             field(i, map)?;
         } else {
             let value: serde_yaml::Value = map.next_value()?;
-            if extra.insert(key.into_owned(), value).is_some() {
+            if extra.insert(&key, value).is_some() {
                 return Err(de::Error::custom("a field is given twice"));
             }
         }
@@ -714,7 +745,7 @@ record_reader!(
             contract,
             licenses,
             extra,
-            digest: String::new(),
+            digest: FactsDigest::default(),
         })
     }
 );
@@ -931,11 +962,11 @@ impl Shipment {
     /// formatting, so equal facts written differently digest the same.
     #[must_use]
     pub fn digest(&self) -> &str {
-        &self.digest
+        self.digest.as_str()
     }
 
     #[allow(clippy::expect_used)] // extra facts were checked to have a canonical JSON form when the shipment was read
-    fn compute_digest(&self) -> String {
+    fn compute_digest(&self) -> FactsDigest {
         // The canonical form is the typed shipment as compact JSON: fields in schema
         // order, codes normalised, extra facts in key order (they are kept sorted), so
         // the same facts give the same bytes however they were written. The bytes are
@@ -966,7 +997,7 @@ impl Shipment {
         for (pair, b) in digits.as_chunks_mut::<2>().0.iter_mut().zip(hash) {
             *pair = [digit(b >> 4), digit(b & 15)];
         }
-        String::from_utf8(out.to_vec()).expect("hexadecimal digits are ASCII")
+        FactsDigest(Some(out))
     }
 }
 

@@ -178,8 +178,16 @@ impl<T> serde::de::Visitor<'_> for ParseVisitor<T> {
 
 /// A Harmonized System code, 4 to 10 digits, kept as digits only so that
 /// `8542.31`, `854231` and `8542 31` are the same code.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct HsCode(Box<str>);
+///
+/// The digits are held in place rather than on the heap: every item has a code, and a
+/// code is short and bounded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct HsCode {
+    /// The digits as ASCII, zeros after the last: equal codes are equal arrays.
+    digits: [u8; 10],
+    /// How many digits there are, 4 to 10.
+    len: u8,
+}
 
 impl HsCode {
     /// Parses a code written with or without dots and spaces.
@@ -204,29 +212,52 @@ impl HsCode {
                 "`{s}` is not an HS code: only digits, dots and spaces are allowed (e.g. `8542.31`)"
             ));
         }
-        if !(4..=10).contains(&n) {
+        let Ok(len @ 4..=10) = u8::try_from(n) else {
             return Err(format!(
                 "`{s}` is not an HS code: it has {n} digits, an HS code has 4 to 10"
             ));
-        }
-        // ASCII digits, at most ten: neither step can fail.
-        let digits = digits
-            .get(..n)
-            .and_then(|d| std::str::from_utf8(d).ok())
-            .ok_or_else(|| format!("`{s}` is not an HS code"))?;
-        Ok(HsCode(digits.into()))
+        };
+        Ok(HsCode { digits, len })
+    }
+
+    /// The digits as ASCII bytes.
+    #[must_use]
+    pub fn digit_bytes(&self) -> &[u8] {
+        self.digits.get(..usize::from(self.len)).unwrap_or_default()
     }
 
     /// The code as digits only.
     #[must_use]
     pub fn digits(&self) -> &str {
-        &self.0
+        // ASCII digits, checked when read: the conversion cannot fail.
+        std::str::from_utf8(self.digit_bytes()).unwrap_or_default()
     }
 
     /// True when `self` (a list entry) covers `code` in the HS hierarchy.
     #[must_use]
     pub fn covers(&self, code: &HsCode) -> bool {
-        code.0.starts_with(&*self.0)
+        code.digit_bytes().starts_with(self.digit_bytes())
+    }
+}
+
+// Ordered and hashed as the digit string is, as when the code was held as one.
+impl Ord for HsCode {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.digit_bytes().cmp(other.digit_bytes())
+    }
+}
+
+impl PartialOrd for HsCode {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::hash::Hash for HsCode {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // What `str` feeds a hasher, without converting the bytes to one.
+        state.write(self.digit_bytes());
+        state.write_u8(0xff);
     }
 }
 
@@ -234,8 +265,7 @@ impl HsCode {
     /// Appends the dotted form (see the `Display` impl) without the formatting machinery:
     /// evidence shows a code for every matched item.
     pub fn push_dotted(&self, out: &mut String) {
-        let d = self.0.as_bytes();
-        for (i, b) in d.iter().enumerate() {
+        for (i, b) in self.digit_bytes().iter().enumerate() {
             if i >= 4 && i % 2 == 0 {
                 out.push('.');
             }
@@ -247,7 +277,7 @@ impl HsCode {
 impl fmt::Display for HsCode {
     /// Dotted form: heading, then two-digit groups (`8542.31.90`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::with_capacity(self.0.len() + 3);
+        let mut s = String::with_capacity(usize::from(self.len) + 3);
         self.push_dotted(&mut s);
         f.write_str(&s)
     }
@@ -332,8 +362,11 @@ impl<'de> Deserialize<'de> for DateField {
 }
 
 /// A US Export Control Classification Number (`3A991`, `5A002.a.1`) or `EAR99`.
+///
+/// Held in place when short, as codes are: the paragraph after the first five
+/// characters has no bound, but rarely more than a few characters.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Eccn(Box<str>);
+pub struct Eccn(compact_str::CompactString);
 
 impl Eccn {
     /// Parses an ECCN: digit, category letter A-E, three digits, optional paragraph; or EAR99.
@@ -411,7 +444,7 @@ mod tests {
     }
 
     /// The reading before byte-level parsing: the reference for equivalence.
-    fn hs_reference(s: &str) -> Result<HsCode, String> {
+    fn hs_reference(s: &str) -> Result<String, String> {
         let digits: String = s.chars().filter(|c| *c != '.' && *c != ' ').collect();
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!(
@@ -424,7 +457,7 @@ mod tests {
                 digits.len()
             ));
         }
-        Ok(HsCode(digits.into_boxed_str()))
+        Ok(digits)
     }
 
     proptest::proptest! {
@@ -432,7 +465,10 @@ mod tests {
 
         #[test]
         fn hs_parse_matches_reference(s in "[0-9. a\\u{e9}٣-]{0,14}") {
-            proptest::prop_assert_eq!(HsCode::parse(&s), hs_reference(&s));
+            proptest::prop_assert_eq!(
+                HsCode::parse(&s).map(|h| h.digits().to_string()),
+                hs_reference(&s)
+            );
         }
 
         #[test]

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 
+use compact_str::{CompactString, ToCompactString as _};
 use serde_yaml::{Mapping, Value};
 
 use super::{
@@ -393,6 +394,14 @@ impl<'a> Cursor<'a> {
         self.string().map(Cow::into_owned)
     }
 
+    /// A string held in place when short.
+    fn compact(&mut self) -> Option<CompactString> {
+        // Copied from the text whether or not it had escapes: the conversion from a
+        // `Cow`, which would keep an unescaped copy's buffer, is not inlined, and costs
+        // more on every string than it saves on the rare escaped one.
+        self.string().map(|s| CompactString::new(&*s))
+    }
+
     fn country(&mut self) -> Option<CountryCode> {
         CountryCode::parse(&self.string()?).ok()
     }
@@ -412,7 +421,7 @@ impl<'a> Cursor<'a> {
     /// A field beyond the schema.
     fn extra(&mut self, extra: &mut Extra, key: &str) -> Option<()> {
         let v = self.value()?;
-        extra.insert(key.to_owned(), v).is_none().then_some(())
+        extra.insert(key, v).is_none().then_some(())
     }
 }
 
@@ -461,9 +470,9 @@ fn shipment(c: &mut Cursor<'_>) -> Option<Shipment> {
             "id" => {
                 first(&mut seen, 0)?;
                 let raw = match c.peek()? {
-                    b'"' => c.owned()?,
+                    b'"' => c.compact()?,
                     _ => match c.number()? {
-                        Number::U(u) => u.to_string(),
+                        Number::U(u) => u.to_compact_string(),
                         _ => return None,
                     },
                 };
@@ -546,7 +555,7 @@ fn shipment(c: &mut Cursor<'_>) -> Option<Shipment> {
         contract,
         licenses,
         extra,
-        digest: String::new(),
+        digest: super::FactsDigest::default(),
     })
 }
 
@@ -559,11 +568,11 @@ fn party(c: &mut Cursor<'_>) -> Option<Party> {
         match key {
             "id" => {
                 first(&mut seen, 0)?;
-                id = c.nullable(Cursor::owned)?;
+                id = c.nullable(Cursor::compact)?;
             }
             "name" => {
                 first(&mut seen, 1)?;
-                name = Some(c.owned()?);
+                name = Some(c.compact()?);
             }
             "country" => {
                 first(&mut seen, 2)?;
@@ -624,7 +633,7 @@ fn item(c: &mut Cursor<'_>) -> Option<Item> {
         match key {
             "description" => {
                 first(&mut seen, 0)?;
-                description = c.nullable(Cursor::owned)?;
+                description = c.nullable(Cursor::compact)?;
             }
             "hs_code" => {
                 first(&mut seen, 1)?;

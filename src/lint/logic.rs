@@ -109,7 +109,7 @@ impl Val {
             Const::Date(d) => Val::Date(*d),
             Const::Bool(b) => Val::Bool(*b),
             Const::Country(c) => Val::Text(c.as_str().to_string()),
-            Const::Hs(h) => Val::Hs(h.clone()),
+            Const::Hs(h) => Val::Hs(*h),
         }
     }
 
