@@ -3,7 +3,7 @@
 //! an error record with the line number and the diagnostic.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::{Read, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +20,13 @@ const BATCH: usize = 256;
 
 /// Longest input line accepted, in bytes; a longer one becomes an error record.
 pub const MAX_LINE_BYTES: usize = crate::facts::MAX_SHIPMENT_BYTES;
+
+/// Most bytes asked of the input in one read.
+const MAX_READ: usize = 1 << 20;
+
+/// Fewest bytes asked of the input in one read, so that a batch is not read in many
+/// small pieces when its lines are longer than the last batch's.
+const MIN_READ: usize = 4 * 1024;
 
 /// What a batch run did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -62,11 +69,12 @@ struct ErrorRecord<'a> {
     error: String,
 }
 
-/// One batch on its way round: the reader fills `input` and `ends` (`ends[k]` is where
-/// line `k` ends) and moves `input` to `text` when it is all UTF-8, a worker fills
-/// `output` and `verdicts`, the writer writes it and hands the slot back to the reader. The same few slots go round for the whole run, so their
-/// buffers are reused: no fresh memory per batch (each thread freeing what another
-/// allocated kept the allocator taking fresh pages), and a fixed number of batches in flight.
+/// One batch on its way round: it is read into `input` and `ends` (`ends[k]` is where
+/// line `k` ends), `input` moves to `text` when it is all UTF-8, evaluation fills
+/// `output` and `verdicts`, and once written the slot is recycled for another batch. The
+/// same few slots go round for the whole run, so their buffers are reused: no fresh memory
+/// per batch (each thread freeing what another allocated kept the allocator taking fresh
+/// pages), and a fixed number of batches in flight.
 #[derive(Default)]
 struct Slot {
     seq: usize,
@@ -97,12 +105,15 @@ impl Slot {
         if text.capacity() > self.input.capacity() {
             self.input = text;
         }
-        for buf in [&mut self.input, &mut self.output] {
-            if buf.capacity() > KEEP_BYTES {
-                *buf = Vec::new();
-            } else {
-                buf.clear();
-            }
+        // The input buffer keeps its length, bytes of the last batch: the next batch is
+        // read over them, and only bytes past them need zeroing to be read into.
+        if self.input.capacity() > KEEP_BYTES {
+            self.input = Vec::new();
+        }
+        if self.output.capacity() > KEEP_BYTES {
+            self.output = Vec::new();
+        } else {
+            self.output.clear();
         }
         self.ends.clear();
         self.verdicts.clear();
@@ -209,12 +220,13 @@ pub fn run(
     rules: &RuleSet,
     opts: &Options,
     source: &str,
-    input: impl BufRead + Send,
+    input: impl Read + Send,
     out: &mut impl Write,
     jobs: usize,
     progress: &(dyn Fn(u64) + Sync),
 ) -> std::io::Result<Summary> {
     let jobs = jobs.max(1);
+    let input = Input::new(input, MAX_READ);
     // At most `window` batches are read and not yet written: memory stays bounded
     // whatever the input size and however uneven the batches.
     let window = jobs * 4;
@@ -302,65 +314,159 @@ fn record(
     verdicts.push(one(out, rules, opts, source, line_no, t));
 }
 
-/// Reads the input into the slots handed back by the writer, [`BATCH`] lines to a slot,
-/// until the input ends or nobody takes the slots any more.
-fn read_batches(
-    mut input: impl BufRead,
-    free: &Receiver<Slot>,
-    work: &SyncSender<Slot>,
-) -> std::io::Result<()> {
-    let mut seq = 0;
-    let mut line_no = 0;
-    loop {
-        // The writer hands slots back empty.
-        let Ok(mut slot) = free.recv() else {
-            return Ok(());
-        };
-        slot.seq = seq;
-        slot.first = line_no + 1;
-        while slot.ends.len() < BATCH && read_line_bounded(&mut input, &mut slot.input)? {
-            line_no += 1;
-            slot.ends.push(slot.input.len());
+/// The input, cut into batches of whole lines. It is read straight into the slots' buffers
+/// in large blocks: a block that ends inside a line leaves the start of that line in
+/// `carry`, for the next batch.
+struct Input<R> {
+    inner: R,
+    /// Most bytes asked of `inner` in one read.
+    max_read: usize,
+    /// What was read past the last batch's last line.
+    carry: Vec<u8>,
+    /// Bytes per line of the last batch, to size the reads for the next.
+    line_bytes: usize,
+    seq: usize,
+    /// Lines handed out so far.
+    lines: usize,
+    /// The input has ended, or failed: nothing more is read.
+    ended: bool,
+    /// Why the input failed, if it did.
+    error: Option<std::io::Error>,
+}
+
+impl<R: Read> Input<R> {
+    fn new(inner: R, max_read: usize) -> Self {
+        Self {
+            inner,
+            max_read: max_read.max(1),
+            carry: Vec::new(),
+            line_bytes: 1024,
+            seq: 0,
+            lines: 0,
+            ended: false,
+            error: None,
         }
+    }
+
+    /// Reads the next batch, up to [`BATCH`] lines, into the empty `slot`; false when
+    /// there is none: the input ended, or failed (then `error` says why).
+    fn next_batch(&mut self, slot: &mut Slot) -> bool {
+        match self.fill(slot) {
+            Ok(any) => any,
+            Err(e) => {
+                self.ended = true;
+                self.carry.clear();
+                self.error = Some(e);
+                false
+            }
+        }
+    }
+
+    /// Keeps at most `MAX_LINE_BYTES + 1` bytes of each line, its end included: a longer
+    /// line is cut, and its record becomes an error record.
+    fn fill(&mut self, slot: &mut Slot) -> std::io::Result<bool> {
+        // The batch is the first `len` bytes of `buf`; what follows is only room to read
+        // into, zeroed once.
+        let buf = &mut slot.input;
+        let mut len = self.carry.len();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        if let Some(b) = buf.get_mut(..len) {
+            b.copy_from_slice(&self.carry);
+        }
+        self.carry.clear();
+        // Where the line being read starts, and how far the batch was searched for its end.
+        let mut start = 0;
+        let mut searched = 0;
+        loop {
+            while slot.ends.len() < BATCH {
+                let unsearched = buf.get(searched..len).unwrap_or_default();
+                let Some(i) = memchr::memchr(b'\n', unsearched) else {
+                    searched = len;
+                    break;
+                };
+                let end = searched + i + 1;
+                // The part of a line past the limit is dropped up to its end.
+                let keep = end.min(start + MAX_LINE_BYTES + 1);
+                if keep < end {
+                    buf.copy_within(end..len, keep);
+                    len -= end - keep;
+                }
+                slot.ends.push(keep);
+                start = keep;
+                searched = keep;
+            }
+            if slot.ends.len() == BATCH {
+                break;
+            }
+            if len - start > MAX_LINE_BYTES + 1 {
+                len = start + MAX_LINE_BYTES + 1;
+                searched = len;
+            }
+            if self.ended {
+                break;
+            }
+            // Enough for the lines still wanted if they are as long as the last batch's,
+            // and a few more, so that one read nearly always completes the batch and
+            // little is left over for the next.
+            let want = (BATCH - slot.ends.len() + 8)
+                .saturating_mul(self.line_bytes)
+                .clamp(MIN_READ, MAX_READ)
+                .min(self.max_read);
+            if buf.len() < len + want {
+                buf.resize(len + want, 0);
+            }
+            let into = buf.get_mut(len..len + want).unwrap_or_default();
+            let read = loop {
+                match self.inner.read(into) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    r => break r?,
+                }
+            };
+            if read == 0 {
+                self.ended = true;
+            }
+            len += read;
+        }
+        // The input ended inside a line: it is the last one.
+        if slot.ends.len() < BATCH && start < len {
+            slot.ends.push(len);
+            start = len;
+        }
+        self.carry
+            .extend_from_slice(buf.get(start..len).unwrap_or_default());
+        buf.truncate(start);
         if slot.ends.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
-        slot.check_text();
-        let last = slot.ends.len() < BATCH;
-        if work.send(slot).is_err() {
-            return Ok(());
-        }
-        seq += 1;
-        if last {
-            return Ok(());
-        }
+        self.line_bytes = (start / slot.ends.len()).max(1);
+        slot.seq = self.seq;
+        slot.first = self.lines + 1;
+        self.seq += 1;
+        self.lines += slot.ends.len();
+        Ok(true)
     }
 }
 
-/// Appends one line to `buf`, keeping at most `MAX_LINE_BYTES + 1` bytes of it: a longer
-/// line is cut, and its record becomes an error record. False at the end of the input.
-#[allow(clippy::indexing_slicing)] // `take` is at most the length of the chunk it was measured in
-fn read_line_bounded(input: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<bool> {
-    let start = buf.len();
-    let mut seen_any = false;
-    loop {
-        let chunk = input.fill_buf()?;
-        if chunk.is_empty() {
+/// Reads the input into the slots handed back by the writer, [`BATCH`] lines to a slot,
+/// until the input ends or nobody takes the slots any more.
+fn read_batches<R: Read>(
+    mut input: Input<R>,
+    free: &Receiver<Slot>,
+    work: &SyncSender<Slot>,
+) -> std::io::Result<()> {
+    // The writer hands slots back recycled.
+    while let Ok(mut slot) = free.recv() {
+        if !input.next_batch(&mut slot) {
             break;
         }
-        seen_any = true;
-        let (take, end) = match memchr::memchr(b'\n', chunk) {
-            Some(i) => (i + 1, true),
-            None => (chunk.len(), false),
-        };
-        let room = (MAX_LINE_BYTES + 1).saturating_sub(buf.len() - start);
-        buf.extend_from_slice(&chunk[..take.min(room)]);
-        input.consume(take);
-        if end {
+        slot.check_text();
+        if work.send(slot).is_err() {
             break;
         }
     }
-    Ok(seen_any)
+    input.error.map_or(Ok(()), Err)
 }
 
 fn work(
@@ -433,13 +539,11 @@ fn write_in_order(
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a failed unwrap is a failed test
 mod tests {
-    use std::io::BufReader;
-
     use proptest::prelude::*;
 
     use super::*;
 
-    /// The batches `read_batches` makes of `input`, read through a buffer of `cap` bytes.
+    /// The batches `read_batches` makes of `input`, read at most `cap` bytes at a time.
     fn batches(input: &[u8], cap: usize) -> Vec<Slot> {
         // Enough slots for the whole input, so that the reader never waits for the writer.
         let n = input.len() / BATCH + 2;
@@ -448,7 +552,7 @@ mod tests {
             free_tx.send(Slot::default()).unwrap();
         }
         let (work_tx, work_rx) = sync_channel(n);
-        read_batches(BufReader::with_capacity(cap, input), &free_rx, &work_tx).unwrap();
+        read_batches(Input::new(input, cap), &free_rx, &work_tx).unwrap();
         drop(work_tx);
         work_rx.iter().collect()
     }
@@ -513,6 +617,41 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+        /// One slot, recycled after each batch as the writer does, so that each batch is
+        /// read over the bytes of the last: every line, in order, and nothing else.
+        #[test]
+        fn a_recycled_slot_reads_each_batch_whole(
+            lens in proptest::collection::vec(0usize..3000, 0..1200),
+            cap in prop_oneof![1usize..64, 1000usize..100_000],
+        ) {
+            let mut input = Vec::new();
+            for (i, n) in lens.iter().enumerate() {
+                input.extend(std::iter::repeat_n(b"abcdefghijklmnopqrstuvwxyz"[i % 26], *n));
+                input.push(b'\n');
+            }
+            let mut reader = Input::new(&input[..], cap);
+            let mut slot = Slot::default();
+            let mut got = Vec::new();
+            while reader.next_batch(&mut slot) {
+                slot.check_text();
+                prop_assert_eq!(slot.first, got.len() + 1);
+                let mut start = 0;
+                for &end in &slot.ends {
+                    got.push(slot.bytes()[start..end].to_vec());
+                    start = end;
+                }
+                prop_assert_eq!(start, slot.bytes().len());
+                slot.recycle();
+            }
+            prop_assert!(reader.error.is_none());
+            let want: Vec<Vec<u8>> = input.split_inclusive(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn batches_of_256_lines_and_the_last_one_shorter() {
         let input = "{}\n".repeat(2 * BATCH + 3);
@@ -562,7 +701,7 @@ mod tests {
         let kept = slot.text.capacity();
         assert!(kept >= 300);
         slot.recycle();
-        assert!(slot.input.is_empty() && slot.text.is_empty());
+        assert!(slot.text.is_empty());
         assert_eq!(slot.input.capacity(), kept);
     }
 
@@ -575,7 +714,7 @@ mod tests {
         slot.verdicts.push(None);
         let kept = slot.input.capacity();
         slot.recycle();
-        assert!(slot.input.is_empty() && slot.output.is_empty());
+        assert!(slot.output.is_empty());
         assert!(slot.ends.is_empty() && slot.verdicts.is_empty());
         assert_eq!(slot.input.capacity(), kept);
         assert_eq!(slot.output.capacity(), 0);

@@ -469,19 +469,11 @@ fn batch(
     };
     let started = std::time::Instant::now();
     let summary = if path.as_os_str() == "-" {
-        let stdin = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
+        let stdin = std::io::stdin();
         rulecheck::batch::run(rs, &opts, &name, stdin, out, jobs, &progress)
     } else {
         let f = std::fs::File::open(path).map_err(io_problem)?;
-        rulecheck::batch::run(
-            rs,
-            &opts,
-            &name,
-            std::io::BufReader::with_capacity(1 << 20, f),
-            out,
-            jobs,
-            &progress,
-        )
+        rulecheck::batch::run(rs, &opts, &name, f, out, jobs, &progress)
     }
     .map_err(io_problem)?;
     if let Some(b) = bar {
