@@ -10,12 +10,14 @@ use std::fmt::Write as _;
 use smallvec::SmallVec;
 
 use crate::ast::{CompareOp, Leaves, Quantifier, TimeUnit};
-use crate::compile::{Cond, Const, FactPath, ListSet, Lookup, Root, Rule, RuleSet, Segment, Value};
+use crate::compile::{
+    Cond, Const, FactPath, FindingTexts, ListSet, Lookup, Root, Rule, RuleSet, Segment, Value,
+};
 use crate::facts::{Contract, Item, License, Money, Owner, Party, Shipment};
 use crate::schema::{Field, Ty};
 use crate::types::{CountryCode, Date, HsCode, Verdict};
 use crate::verdict::{
-    Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome,
+    Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome, Text,
 };
 
 /// Kleene truth values.
@@ -809,8 +811,8 @@ fn leaf<'a>(
     holds: bool,
     fact: String,
     value: String,
-    test: String,
-    matched: Option<String>,
+    test: Text,
+    matched: Option<Text>,
 ) -> Tri {
     if holds {
         tr.evidence.push(Evidence {
@@ -876,9 +878,13 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             } else {
                 test.to_string()
             };
-            let matched = detail.or_else(|| match rhs {
+            let matched = detail.map(Text::from).or_else(|| match rhs {
                 Value::Const(_) => None,
-                _ => Some([&fact_text(rhs, env), " = ", &r.display(value_ty(rhs))].concat()),
+                _ => Some(
+                    [&fact_text(rhs, env), " = ", &r.display(value_ty(rhs))]
+                        .concat()
+                        .into(),
+                ),
             });
             leaf(
                 tr,
@@ -886,7 +892,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 holds,
                 fact_text(lhs, env),
                 l.display(ty),
-                test,
+                test.into(),
                 matched,
             )
         }
@@ -904,15 +910,14 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             if tr.skip::<ON>(holds) {
                 return Tri::from(holds);
             }
-            let not = if *negated != neg { "not in" } else { "in" };
             leaf(
                 tr,
                 env,
                 holds,
                 fact_text(v, env),
                 got.display(value_ty(v)),
-                [not, " ", &set.name].concat(),
-                found.map(|e| set.describe_entry(e)),
+                set.test_text(false, *negated != neg),
+                found.map(|e| set.described(e)),
             )
         }
         Cond::InFact {
@@ -944,11 +949,11 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 holds,
                 fact_text(v, env),
                 got.display(value_ty(v)),
-                [not, " ", &lp].concat(),
+                [not, " ", &lp].concat().into(),
                 found.map(|i| {
                     let mut s = lp.clone();
                     push_index(&mut s, i);
-                    s
+                    s.into()
                 }),
             )
         }
@@ -967,15 +972,14 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             if tr.skip::<ON>(holds) {
                 return Tri::from(holds);
             }
-            let test = [if neg { "not " } else { "" }, "starts with ", &set.name].concat();
             leaf(
                 tr,
                 env,
                 holds,
                 fact_text(v, env),
                 got.display(value_ty(v)),
-                test,
-                found.map(|e| set.describe_entry(e)),
+                set.test_text(true, neg),
+                found.map(|e| set.described(e)),
             )
         }
         Cond::Present { path, missing } => {
@@ -987,9 +991,9 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             }
             let shown = if present { "present" } else { "missing" };
             let test = if (*missing) != neg {
-                "is missing"
+                Text::fixed("is missing")
             } else {
-                "is present"
+                Text::fixed("is present")
             };
             leaf(
                 tr,
@@ -997,7 +1001,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 holds,
                 env.render(path, path.steps.len()),
                 shown.into(),
-                test.into(),
+                test,
                 None,
             )
         }
@@ -1016,11 +1020,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 holds,
                 env.render(path, path.steps.len()),
                 b.to_string(),
-                if neg {
-                    "is false".into()
-                } else {
-                    "is true".into()
-                },
+                Text::fixed(if neg { "is false" } else { "is true" }),
                 None,
             )
         }
@@ -1060,7 +1060,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 tr.evidence.push(Evidence {
                     fact: env.render(collection, collection.steps.len()),
                     value: "[]".into(),
-                    test: "is empty".into(),
+                    test: Text::fixed("is empty"),
                     matched: None,
                 });
             }
@@ -1228,6 +1228,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         slots: SmallVec::new(),
     };
     let mut idle = Trace::default();
+    let shared = rules.shared();
     // Each regime's scope is decided once per shipment.
     let scopes: SmallVec<[Tri; 16]> = rules
         .regimes
@@ -1341,12 +1342,17 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             Verdict::Review
         };
         // An undecided rule has no element to name: say what it would decide, and why not.
-        let msg = if !full {
-            String::new()
-        } else if combined == Tri::True {
-            message(rule, &mut env, &traced.trace.witness)
-        } else {
-            ["undecided: ", rule.title.as_deref().unwrap_or(&rule.id)].concat()
+        let texts = shared.rules.get(ri);
+        let msg = match texts {
+            _ if !full => Text::default(),
+            Some(t) if combined != Tri::True => t.undecided.clone(),
+            Some(FindingTexts {
+                message: Some(m), ..
+            }) => m.clone(),
+            _ if combined == Tri::True => message(rule, &mut env, &traced.trace.witness).into(),
+            _ => ["undecided: ", rule.title.as_deref().unwrap_or(&rule.id)]
+                .concat()
+                .into(),
         };
 
         // Exceptions.
@@ -1437,10 +1443,13 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             distinct.first().copied().flatten().map(|v| v.min(base))
         };
         let finding = Finding {
-            rule: rule.id.clone(),
-            regime: regime.name.clone(),
+            rule: texts.map_or_else(|| Text::shared(&rule.id), |t| t.rule.clone()),
+            regime: texts.map_or_else(|| Text::shared(&regime.name), |t| t.regime.clone()),
             verdict: final_verdict.unwrap_or(base),
-            citation: rule.citation.clone().unwrap_or_default(),
+            citation: texts.map_or_else(
+                || Text::shared(rule.citation.as_deref().unwrap_or_default()),
+                |t| t.citation.clone(),
+            ),
             message: msg,
             because,
             missing: rule_missing,
@@ -1493,7 +1502,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         shipment: shipment.id.0.clone(),
         as_of,
         verdict,
-        rules_digest: rules.digest.clone(),
+        rules_digest: shared.digest.clone(),
         facts_digest: shipment.digest().to_string(),
         findings,
         missing,
