@@ -832,6 +832,40 @@ fn leaf<'a>(
     Tri::from(holds)
 }
 
+/// [`cond`] of an operand of a junction or the body of a quantifier. Untraced, the
+/// commonest tests (a fact in a set, a fact present) are decided here, in the caller's
+/// frame: the call to [`cond`] and the registers it saves cost as much as the test.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn operand<'a, const ON: bool>(
+    c: &'a Cond,
+    env: &mut Env<'a>,
+    tr: &mut Trace<'a>,
+    neg: bool,
+) -> Tri {
+    if !ON {
+        match c {
+            Cond::In {
+                value: Value::Fact(fp),
+                set,
+                how,
+                negated,
+            } => {
+                let Some(got) = env.resolve::<false>(fp, tr) else {
+                    return Tri::Unknown;
+                };
+                return Tri::from(lookup(set, *how, &got).is_some() != (*negated != neg));
+            }
+            Cond::Present { path, missing } => {
+                let present = env.resolve::<false>(path, tr).is_some();
+                return Tri::from((present != *missing) != neg);
+            }
+            _ => {}
+        }
+    }
+    cond::<ON>(c, env, tr, neg)
+}
+
 /// Evaluates `c` (negated when `neg`), pushing negation down to the tests so that the
 /// evidence of a negated test reads as what held.
 #[allow(clippy::too_many_lines)]
@@ -843,7 +877,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
         Cond::And(xs) | Cond::Or(xs) => {
             let all_mode = matches!(c, Cond::And(_)) != neg;
             junction::<ON>(xs.len(), all_mode, tr, |i, tr| {
-                cond::<ON>(&xs[i], env, tr, neg)
+                operand::<ON>(&xs[i], env, tr, neg)
             })
         }
         Cond::Compare { lhs, op, rhs, test } => {
@@ -1045,7 +1079,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             let explained_before = tr.first_false.is_some();
             let r = junction::<ON>(list.len(), !exists, tr, |i, tr| {
                 bind(env, *slot, collection, list, i);
-                let r = cond::<ON>(body, env, tr, body_neg);
+                let r = operand::<ON>(body, env, tr, body_neg);
                 if witness
                     && r == Tri::True
                     && ON
