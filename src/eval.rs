@@ -680,8 +680,9 @@ fn micro_to_pct(m: i64) -> f64 {
 #[inline]
 fn bind<'a>(env: &mut Env<'a>, slot: usize, collection: &'a FactPath, list: List<'a>, i: usize) {
     if let Some(val) = list.get(i) {
-        if env.slots.len() <= slot {
-            env.slots.resize(slot + 1, None);
+        // Grown a slot at a time, inline: a call to `resize` cost more than the slots.
+        while env.slots.len() <= slot {
+            env.slots.push(None);
         }
         env.slots[slot] = Some(Bound {
             val,
@@ -1264,15 +1265,14 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
     let mut idle = Trace::default();
     let shared = rules.shared();
     // Each regime's scope is decided once per shipment.
-    let scopes: SmallVec<[Tri; 16]> = rules
-        .regimes
-        .iter()
-        .map(|g| {
+    let mut scopes: SmallVec<[Tri; 16]> = SmallVec::new();
+    for g in &rules.regimes {
+        scopes.push(
             g.scope
                 .as_ref()
-                .map_or(Tri::True, |c| decide(c, &mut env, &mut idle))
-        })
-        .collect();
+                .map_or(Tri::True, |c| decide(c, &mut env, &mut idle)),
+        );
+    }
 
     // Made when a scope is first traced: most rule sets trace none for most shipments.
     let mut scope_traces: SmallVec<[ScopeTrace; 8]> = SmallVec::new();
@@ -1506,22 +1506,27 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
     // still in rule order here). Facts that only relaxed findings needed cannot change
     // the verdict: they are left out. Built from the findings' own lists, so that each
     // fact is copied once, not once per rule.
-    let mut needed: BTreeMap<&str, SmallVec<[&str; 4]>> = BTreeMap::new();
-    for f in &findings {
-        for m in &f.missing {
-            needed.entry(m.as_str()).or_default().push(f.rule.as_str());
-        }
-    }
-    let missing: Vec<Missing> = needed
-        .into_iter()
-        .map(|(fact, mut needed_by)| {
-            needed_by.dedup();
-            Missing {
-                fact: fact.to_string(),
-                needed_by: needed_by.iter().map(|r| (*r).to_string()).collect(),
+    // Most outcomes miss nothing: they skip the map.
+    let missing: Vec<Missing> = if findings.iter().all(|f| f.missing.is_empty()) {
+        Vec::new()
+    } else {
+        let mut needed: BTreeMap<&str, SmallVec<[&str; 4]>> = BTreeMap::new();
+        for f in &findings {
+            for m in &f.missing {
+                needed.entry(m.as_str()).or_default().push(f.rule.as_str());
             }
-        })
-        .collect();
+        }
+        needed
+            .into_iter()
+            .map(|(fact, mut needed_by)| {
+                needed_by.dedup();
+                Missing {
+                    fact: fact.to_string(),
+                    needed_by: needed_by.iter().map(|r| (*r).to_string()).collect(),
+                }
+            })
+            .collect()
+    };
     findings.sort_by_key(|f| std::cmp::Reverse(f.verdict));
     let verdict = findings
         .iter()
