@@ -8,7 +8,7 @@
 use crate::json_text::{date, string};
 use crate::types::Verdict;
 use crate::verdict::{
-    Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome,
+    Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome, Text,
 };
 
 /// Appends `o` to `out` as compact JSON, byte for byte as `serde_json::to_writer` would.
@@ -33,7 +33,7 @@ pub fn write(out: &mut Vec<u8>, o: &Outcome) {
     out.extend_from_slice(br#","verdict":"#);
     verdict_keyword(out, *verdict);
     out.extend_from_slice(br#","rules_digest":"#);
-    string(out, rules_digest);
+    text(out, rules_digest);
     out.extend_from_slice(br#","facts_digest":"#);
     string(out, facts_digest);
     out.extend_from_slice(br#","findings":"#);
@@ -65,15 +65,15 @@ fn finding(out: &mut Vec<u8>, f: &Finding) {
         conflict,
     } = f;
     out.extend_from_slice(br#"{"rule":"#);
-    string(out, rule);
+    text(out, rule);
     out.extend_from_slice(br#","regime":"#);
-    string(out, regime);
+    text(out, regime);
     out.extend_from_slice(br#","verdict":"#);
     verdict_keyword(out, *verdict);
     out.extend_from_slice(br#","citation":"#);
-    string(out, citation);
+    text(out, citation);
     out.extend_from_slice(br#","message":"#);
-    string(out, message);
+    text(out, message);
     out.extend_from_slice(br#","because":"#);
     list(out, because, evidence);
     if !missing.is_empty() {
@@ -107,10 +107,10 @@ fn evidence(out: &mut Vec<u8>, e: &Evidence) {
     out.extend_from_slice(br#","value":"#);
     string(out, value);
     out.extend_from_slice(br#","test":"#);
-    string(out, test);
+    text(out, test);
     if let Some(m) = matched {
         out.extend_from_slice(br#","matched":"#);
-        string(out, m);
+        text(out, m);
     }
     out.push(b'}');
 }
@@ -173,6 +173,17 @@ fn not_fired_rule(out: &mut Vec<u8>, n: &NotFired) {
     out.extend_from_slice(br#","reason":"#);
     string(out, reason);
     out.push(b'}');
+}
+
+/// A [`Text`] as a JSON string: copied as it is when it is known to need no escape.
+fn text(out: &mut Vec<u8>, t: &Text) {
+    if t.known_plain() {
+        out.push(b'"');
+        out.extend_from_slice(t.as_bytes());
+        out.push(b'"');
+    } else {
+        string(out, t);
+    }
 }
 
 fn list<T>(out: &mut Vec<u8>, items: &[T], each: impl Fn(&mut Vec<u8>, &T)) {
@@ -373,6 +384,15 @@ mod tests {
         }
 
         #[test]
+        fn every_text_is_written_as_serde_json_writes_its_string(s in text()) {
+            for t in [Text::shared(&s), Text::from(s.clone())] {
+                let mut out = Vec::new();
+                super::text(&mut out, &t);
+                prop_assert_eq!(out, via_serde(&s));
+            }
+        }
+
+        #[test]
         fn every_date_is_written_as_chrono_writes_it(d in day()) {
             let mut out = Vec::new();
             date(&mut out, d);
@@ -393,6 +413,21 @@ mod tests {
             let mut out = Vec::new();
             date(&mut out, day);
             assert_eq!(out, via_serde(&day), "{day}");
+        }
+    }
+
+    #[test]
+    fn fixed_texts_with_and_without_escapes() {
+        for (t, s) in [
+            (Text::fixed("is missing"), "is missing"),
+            (
+                Text::fixed("a \"quoted\" \\ word\n"),
+                "a \"quoted\" \\ word\n",
+            ),
+        ] {
+            let mut out = Vec::new();
+            super::text(&mut out, &t);
+            assert_eq!(out, via_serde(&s), "{s:?}");
         }
     }
 

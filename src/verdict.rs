@@ -17,31 +17,57 @@ pub struct Text(Repr);
 
 #[derive(Clone)]
 enum Repr {
-    Static(&'static str),
-    Shared(Arc<str>),
+    /// With whether it is [`plain`].
+    Static(&'static str, bool),
+    /// With whether it is [`plain`].
+    Shared(Arc<str>, bool),
     Owned(String),
+}
+
+/// True when JSON escapes no character of `b`: no control character, quote or backslash
+/// (see [`crate::json_text::escapes`]).
+const fn plain(mut b: &[u8]) -> bool {
+    while let [c, rest @ ..] = b {
+        if *c < 0x20 || *c == b'"' || *c == b'\\' {
+            return false;
+        }
+        b = rest;
+    }
+    true
 }
 
 impl Text {
     /// Text fixed in the program: nothing to allocate or free.
     #[must_use]
     pub const fn fixed(s: &'static str) -> Text {
-        Text(Repr::Static(s))
+        Text(Repr::Static(s, plain(s.as_bytes())))
     }
 
     /// Text to be shared by many outcomes: cloning it copies a pointer.
     #[must_use]
     pub fn shared(s: &str) -> Text {
-        Text(Repr::Shared(s.into()))
+        // Checked byte by byte: once per text, not per outcome.
+        Text(Repr::Shared(s.into(), plain(s.as_bytes())))
     }
 
     /// The text.
     #[must_use]
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            Repr::Static(s) => s,
-            Repr::Shared(s) => s,
+            Repr::Static(s, _) => s,
+            Repr::Shared(s, _) => s,
             Repr::Owned(s) => s,
+        }
+    }
+
+    /// True when the text is known to hold no character JSON escapes: fixed and shared
+    /// texts were checked once, when they were made, so that the many outcomes that
+    /// repeat them are written without checking them again. False when not known.
+    #[must_use]
+    pub fn known_plain(&self) -> bool {
+        match &self.0 {
+            Repr::Static(_, p) | Repr::Shared(_, p) => *p,
+            Repr::Owned(_) => false,
         }
     }
 }
@@ -80,8 +106,8 @@ impl From<&str> for Text {
 impl From<Text> for String {
     fn from(t: Text) -> String {
         match t.0 {
-            Repr::Static(s) => s.to_string(),
-            Repr::Shared(s) => s.to_string(),
+            Repr::Static(s, _) => s.to_string(),
+            Repr::Shared(s, _) => s.to_string(),
             Repr::Owned(s) => s,
         }
     }
