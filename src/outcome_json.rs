@@ -255,15 +255,26 @@ mod tests {
         .prop_filter_map("a date chrono can hold", Date::from_num_days_from_ce_opt)
     }
 
+    /// A [`Text`] of either kind: shared (checked for escapes once) or owned.
+    fn shared_text() -> impl Strategy<Value = Text> {
+        (text(), any::<bool>()).prop_map(|(s, shared)| {
+            if shared {
+                Text::shared(&s)
+            } else {
+                Text::from(s)
+            }
+        })
+    }
+
     fn evidence() -> impl Strategy<Value = Evidence> {
-        (text(), text(), text(), option::of(text())).prop_map(|(fact, value, test, matched)| {
-            Evidence {
+        (text(), text(), shared_text(), option::of(shared_text())).prop_map(
+            |(fact, value, test, matched)| Evidence {
                 fact,
                 value,
                 test,
                 matched,
-            }
-        })
+            },
+        )
     }
 
     fn exception_note() -> impl Strategy<Value = ExceptionNote> {
@@ -295,7 +306,13 @@ mod tests {
 
     fn finding() -> impl Strategy<Value = Finding> {
         (
-            (text(), text(), verdict(), text(), text()),
+            (
+                shared_text(),
+                shared_text(),
+                verdict(),
+                shared_text(),
+                shared_text(),
+            ),
             vec(evidence(), 0..4),
             vec(text(), 0..3),
             vec(exception_note(), 0..3),
@@ -327,7 +344,7 @@ mod tests {
 
     fn outcome() -> impl Strategy<Value = Outcome> {
         (
-            (text(), day(), verdict(), text(), text()),
+            (text(), day(), verdict(), shared_text(), text()),
             vec(finding(), 0..3),
             vec(
                 (text(), vec(text(), 0..3))
