@@ -793,11 +793,15 @@ fn legal_form_index() -> &'static (FxHashSet<&'static str>, FxHashSet<&'static s
     })
 }
 
-/// The words of a name, upper case, written one after another into `buf` with their
-/// byte ranges in `words`. Any character other than a letter or digit separates words,
+/// The words of a name, upper case, written into `buf` with their byte ranges in `words`
+/// (in order, though not always one after another: an ASCII name is written whole). Any character other than a letter or digit separates words,
 /// except that a dotted abbreviation of short parts is one word (`S.A.`, `K.K.`). One
 /// buffer for all words: this runs for every name and alias of every list at startup.
 fn name_words(name: &str, buf: &mut String, words: &mut Vec<(usize, usize)>) {
+    if name.is_ascii() {
+        ascii_name_words(name, buf, words);
+        return;
+    }
     let mut push = |buf: &mut String, parts: &mut dyn Iterator<Item = &str>| {
         let start = buf.len();
         for p in parts {
@@ -824,6 +828,55 @@ fn name_words(name: &str, buf: &mut String, words: &mut Vec<(usize, usize)>) {
         } else {
             for p in parts() {
                 push(buf, &mut std::iter::once(p));
+            }
+        }
+    }
+}
+
+/// [`name_words`] of an ASCII name, as most are: a byte is a character, so the name is
+/// upper-cased at once into `buf` and most words are ranges of it; only a dotted
+/// abbreviation (`S.A.`) is written again, joined. Every party screened by name and every
+/// name of a list at load comes through here.
+fn ascii_name_words(name: &str, buf: &mut String, words: &mut Vec<(usize, usize)>) {
+    let base = buf.len();
+    buf.push_str(name);
+    if let Some(upper) = buf.get_mut(base..) {
+        upper.make_ascii_uppercase();
+    }
+    // Where each piece of a split starts: pieces are separated by exactly one byte.
+    let mut at = base;
+    for raw in name
+        .as_bytes()
+        .split(|b| !(b.is_ascii_alphanumeric() || *b == b'.'))
+    {
+        let start = at;
+        at += raw.len() + 1;
+        if !raw.contains(&b'.') {
+            if !raw.is_empty() {
+                words.push((start, start + raw.len()));
+            }
+            continue;
+        }
+        let parts = || raw.split(|b| *b == b'.');
+        let (mut n, mut short) = (0, true);
+        for p in parts().filter(|p| !p.is_empty()) {
+            n += 1;
+            short &= p.len() <= 2;
+        }
+        if n > 1 && short {
+            // A dotted abbreviation: one word, its parts joined after the name.
+            let from = buf.len();
+            for p in parts() {
+                buf.extend(p.iter().map(|b| char::from(b.to_ascii_uppercase())));
+            }
+            words.push((from, buf.len()));
+        } else {
+            let mut part = start;
+            for p in parts() {
+                if !p.is_empty() {
+                    words.push((part, part + p.len()));
+                }
+                part += p.len() + 1;
             }
         }
     }
@@ -934,6 +987,18 @@ mod tests {
                     }
                 }
             }
+        }
+
+        /// The words of an ASCII name, found byte by byte, are those of the plain
+        /// definition: dotted abbreviations, runs of dots and punctuation included.
+        #[test]
+        fn ascii_name_words_are_the_plain_words(
+            name in "[ -~]{0,40}|[A-Za-z .,&-]{0,30}|([A-Za-z]{1,3}[.]{1,2}){0,5}[A-Za-z]{0,4}",
+        ) {
+            let (mut buf, mut ranges) = (String::new(), Vec::new());
+            super::name_words(&name, &mut buf, &mut ranges);
+            let words: Vec<&str> = ranges.iter().map(|&(a, b)| &buf[a..b]).collect();
+            prop_assert_eq!(words, plain_words(&name), "{}", name);
         }
 
         /// Skipping the prefix lengths no key has finds what looking every length up finds.
