@@ -100,8 +100,6 @@ impl<'a> List<'a> {
         }
     }
 
-    // Inlined into binding, once per element a quantifier visits.
-    #[inline]
     fn get(self, i: usize) -> Option<Val<'a>> {
         Some(match self {
             List::Items(v) => Val::Item(v.get(i)?),
