@@ -178,6 +178,7 @@ pub fn check(
             sources,
             rule_files,
             slots,
+            shared: std::sync::OnceLock::new(),
         },
         problems.0,
     ))

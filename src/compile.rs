@@ -10,6 +10,7 @@ use crate::ast::{CompareOp, Leaves, Quantifier, TimeUnit};
 use crate::schema::{Field, Ty};
 use crate::source::{SourceMap, Span};
 use crate::types::{CountryCode, Date, HsCode, Verdict};
+use crate::verdict::Text;
 
 /// Everything `eval` needs: regimes, rules, exceptions, lists, and the sources they came from.
 #[derive(Debug)]
@@ -32,6 +33,70 @@ pub struct RuleSet {
     pub rule_files: usize,
     /// Number of variable slots an evaluation needs.
     pub slots: usize,
+    /// What every outcome repeats, made on first use: see [`RuleSet::shared`].
+    pub shared: OnceLock<SharedTexts>,
+}
+
+/// The texts outcomes repeat from the rule set, made once and shared by every outcome
+/// rather than copied into each: a batch of shipments would copy them per shipment.
+#[derive(Debug)]
+pub struct SharedTexts {
+    /// The rule set's digest.
+    pub digest: Text,
+    /// For each rule (by index), what its findings repeat.
+    pub rules: Vec<FindingTexts>,
+}
+
+/// What every finding of one rule repeats.
+#[derive(Debug)]
+pub struct FindingTexts {
+    /// The rule id.
+    pub rule: Text,
+    /// Its regime's name.
+    pub regime: Text,
+    /// Its citation, empty without one.
+    pub citation: Text,
+    /// Its message, when the template interpolates no fact.
+    pub message: Option<Text>,
+    /// The message of an undecided finding: `undecided: ` and the title (or the id).
+    pub undecided: Text,
+}
+
+impl RuleSet {
+    /// The texts outcomes repeat, made on the first call.
+    pub fn shared(&self) -> &SharedTexts {
+        self.shared.get_or_init(|| SharedTexts {
+            digest: Text::shared(&self.digest),
+            rules: self
+                .rules
+                .iter()
+                .map(|r| {
+                    let fixed = r.message.iter().all(|s| matches!(s, Segment::Text(_)));
+                    FindingTexts {
+                        rule: Text::shared(&r.id),
+                        regime: Text::shared(
+                            self.regimes.get(r.regime).map_or("", |g| g.name.as_str()),
+                        ),
+                        citation: Text::shared(r.citation.as_deref().unwrap_or_default()),
+                        message: fixed.then(|| {
+                            let text: String = r
+                                .message
+                                .iter()
+                                .map(|s| match s {
+                                    Segment::Text(t) => t.as_str(),
+                                    Segment::Fact(_) => "",
+                                })
+                                .collect();
+                            Text::shared(&text)
+                        }),
+                        undecided: Text::shared(
+                            &["undecided: ", r.title.as_deref().unwrap_or(&r.id)].concat(),
+                        ),
+                    }
+                })
+                .collect(),
+        })
+    }
 }
 
 /// A compiled regime.
@@ -396,6 +461,13 @@ pub struct SetIndex {
     /// `; ` and the list's provenance (empty without one), as every described entry ends:
     /// made on the first description.
     pub provenance_tail: OnceLock<Box<str>>,
+    /// [`ListSet::describe_entry`] of each name match (entries, then aliases), made on
+    /// first use and shared by the evidence that cites it: the same entries are cited
+    /// shipment after shipment.
+    pub described: OnceLock<Box<[OnceLock<Text>]>>,
+    /// The tests evidence names this set in: `in`, `not in`, `starts with` and `not
+    /// starts with` it; made on first use.
+    pub tests: OnceLock<[Text; 4]>,
     /// Country sets: by [`country_slot`] of a code, 1 + the entry of `exact` it maps to,
     /// or 0; empty for other sets. Countries are tested on every shipment, often several
     /// times, and a table index costs less than hashing the code's text.
@@ -517,7 +589,10 @@ impl ListSet {
     }
 
     /// The entry of a country code: what [`ListSet::find_exact`] gives for its text.
+    /// Inlined into evaluation, which tests countries several times per shipment: the
+    /// call cost as much as the table lookup.
     #[must_use]
+    #[inline]
     pub fn find_country(&self, c: CountryCode) -> Option<usize> {
         if self.index.countries.is_empty() {
             return self.find_exact(c.as_str());
@@ -591,6 +666,44 @@ impl ListSet {
             out.push_str("list as of ");
             crate::json_text::push_date(out, d);
         }
+    }
+
+    /// [`ListSet::describe_entry`], made once per entry and shared.
+    #[must_use]
+    pub fn described(&self, i: usize) -> Text {
+        let all = self.index.described.get_or_init(|| {
+            (0..self.entries.len() + self.index.aliases.len())
+                .map(|_| OnceLock::new())
+                .collect()
+        });
+        match all.get(i) {
+            Some(d) => d
+                .get_or_init(|| Text::shared(&self.describe_entry(i)))
+                .clone(),
+            None => self.describe_entry(i).into(),
+        }
+    }
+
+    /// The text of a test on this set: `in` it (negated: `not in`), or `starts with` it
+    /// (`not starts with`).
+    #[must_use]
+    pub fn test_text(&self, prefix: bool, negated: bool) -> Text {
+        let [a, b, c, d] = self.index.tests.get_or_init(|| {
+            let t = |w: &str| Text::shared(&[w, &self.name].concat());
+            [
+                t("in "),
+                t("not in "),
+                t("starts with "),
+                t("not starts with "),
+            ]
+        });
+        match (prefix, negated) {
+            (false, false) => a,
+            (false, true) => b,
+            (true, false) => c,
+            (true, true) => d,
+        }
+        .clone()
     }
 
     /// Evidence text for a matched entry: "entry 8542.31, tier 1; EU CHPL; list as of
@@ -683,11 +796,15 @@ fn legal_form_index() -> &'static (FxHashSet<&'static str>, FxHashSet<&'static s
     })
 }
 
-/// The words of a name, upper case, written one after another into `buf` with their
-/// byte ranges in `words`. Any character other than a letter or digit separates words,
+/// The words of a name, upper case, written into `buf` with their byte ranges in `words`
+/// (in order, though not always one after another: an ASCII name is written whole). Any character other than a letter or digit separates words,
 /// except that a dotted abbreviation of short parts is one word (`S.A.`, `K.K.`). One
 /// buffer for all words: this runs for every name and alias of every list at startup.
 fn name_words(name: &str, buf: &mut String, words: &mut Vec<(usize, usize)>) {
+    if name.is_ascii() {
+        ascii_name_words(name, buf, words);
+        return;
+    }
     let mut push = |buf: &mut String, parts: &mut dyn Iterator<Item = &str>| {
         let start = buf.len();
         for p in parts {
@@ -714,6 +831,55 @@ fn name_words(name: &str, buf: &mut String, words: &mut Vec<(usize, usize)>) {
         } else {
             for p in parts() {
                 push(buf, &mut std::iter::once(p));
+            }
+        }
+    }
+}
+
+/// [`name_words`] of an ASCII name, as most are: a byte is a character, so the name is
+/// upper-cased at once into `buf` and most words are ranges of it; only a dotted
+/// abbreviation (`S.A.`) is written again, joined. Every party screened by name and every
+/// name of a list at load comes through here.
+fn ascii_name_words(name: &str, buf: &mut String, words: &mut Vec<(usize, usize)>) {
+    let base = buf.len();
+    buf.push_str(name);
+    if let Some(upper) = buf.get_mut(base..) {
+        upper.make_ascii_uppercase();
+    }
+    // Where each piece of a split starts: pieces are separated by exactly one byte.
+    let mut at = base;
+    for raw in name
+        .as_bytes()
+        .split(|b| !(b.is_ascii_alphanumeric() || *b == b'.'))
+    {
+        let start = at;
+        at += raw.len() + 1;
+        if !raw.contains(&b'.') {
+            if !raw.is_empty() {
+                words.push((start, start + raw.len()));
+            }
+            continue;
+        }
+        let parts = || raw.split(|b| *b == b'.');
+        let (mut n, mut short) = (0, true);
+        for p in parts().filter(|p| !p.is_empty()) {
+            n += 1;
+            short &= p.len() <= 2;
+        }
+        if n > 1 && short {
+            // A dotted abbreviation: one word, its parts joined after the name.
+            let from = buf.len();
+            for p in parts() {
+                buf.extend(p.iter().map(|b| char::from(b.to_ascii_uppercase())));
+            }
+            words.push((from, buf.len()));
+        } else {
+            let mut part = start;
+            for p in parts() {
+                if !p.is_empty() {
+                    words.push((part, part + p.len()));
+                }
+                part += p.len() + 1;
             }
         }
     }
@@ -824,6 +990,18 @@ mod tests {
                     }
                 }
             }
+        }
+
+        /// The words of an ASCII name, found byte by byte, are those of the plain
+        /// definition: dotted abbreviations, runs of dots and punctuation included.
+        #[test]
+        fn ascii_name_words_are_the_plain_words(
+            name in "[ -~]{0,40}|[A-Za-z .,&-]{0,30}|([A-Za-z]{1,3}[.]{1,2}){0,5}[A-Za-z]{0,4}",
+        ) {
+            let (mut buf, mut ranges) = (String::new(), Vec::new());
+            super::name_words(&name, &mut buf, &mut ranges);
+            let words: Vec<&str> = ranges.iter().map(|&(a, b)| &buf[a..b]).collect();
+            prop_assert_eq!(words, plain_words(&name), "{}", name);
         }
 
         /// Skipping the prefix lengths no key has finds what looking every length up finds.

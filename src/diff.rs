@@ -131,7 +131,7 @@ pub fn compare(origin: &str, base: &Outcome, head: &Outcome) -> Option<Change> {
                 .chain(&base.findings)
                 .chain(&base.relaxed)
                 .find(|f| f.rule == r)
-                .map(|f| f.citation.clone())
+                .map(|f| f.citation.to_string())
                 .unwrap_or_default();
             let exceptions = if xb == xh {
                 Vec::new()

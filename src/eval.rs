@@ -10,12 +10,14 @@ use std::fmt::Write as _;
 use smallvec::SmallVec;
 
 use crate::ast::{CompareOp, Leaves, Quantifier, TimeUnit};
-use crate::compile::{Cond, Const, FactPath, ListSet, Lookup, Root, Rule, RuleSet, Segment, Value};
+use crate::compile::{
+    Cond, Const, FactPath, FindingTexts, ListSet, Lookup, Root, Rule, RuleSet, Segment, Value,
+};
 use crate::facts::{Contract, Item, License, Money, Owner, Party, Shipment};
 use crate::schema::{Field, Ty};
 use crate::types::{CountryCode, Date, HsCode, Verdict};
 use crate::verdict::{
-    Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome,
+    Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome, Text,
 };
 
 /// Kleene truth values.
@@ -678,8 +680,9 @@ fn micro_to_pct(m: i64) -> f64 {
 #[inline]
 fn bind<'a>(env: &mut Env<'a>, slot: usize, collection: &'a FactPath, list: List<'a>, i: usize) {
     if let Some(val) = list.get(i) {
-        if env.slots.len() <= slot {
-            env.slots.resize(slot + 1, None);
+        // Grown a slot at a time, inline: a call to `resize` cost more than the slots.
+        while env.slots.len() <= slot {
+            env.slots.push(None);
         }
         env.slots[slot] = Some(Bound {
             val,
@@ -809,8 +812,8 @@ fn leaf<'a>(
     holds: bool,
     fact: String,
     value: String,
-    test: String,
-    matched: Option<String>,
+    test: Text,
+    matched: Option<Text>,
 ) -> Tri {
     if holds {
         tr.evidence.push(Evidence {
@@ -830,6 +833,40 @@ fn leaf<'a>(
     Tri::from(holds)
 }
 
+/// [`cond`] of an operand of a junction or the body of a quantifier. Untraced, the
+/// commonest tests (a fact in a set, a fact present) are decided here, in the caller's
+/// frame: the call to [`cond`] and the registers it saves cost as much as the test.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn operand<'a, const ON: bool>(
+    c: &'a Cond,
+    env: &mut Env<'a>,
+    tr: &mut Trace<'a>,
+    neg: bool,
+) -> Tri {
+    if !ON {
+        match c {
+            Cond::In {
+                value: Value::Fact(fp),
+                set,
+                how,
+                negated,
+            } => {
+                let Some(got) = env.resolve::<false>(fp, tr) else {
+                    return Tri::Unknown;
+                };
+                return Tri::from(lookup(set, *how, &got).is_some() != (*negated != neg));
+            }
+            Cond::Present { path, missing } => {
+                let present = env.resolve::<false>(path, tr).is_some();
+                return Tri::from((present != *missing) != neg);
+            }
+            _ => {}
+        }
+    }
+    cond::<ON>(c, env, tr, neg)
+}
+
 /// Evaluates `c` (negated when `neg`), pushing negation down to the tests so that the
 /// evidence of a negated test reads as what held.
 #[allow(clippy::too_many_lines)]
@@ -841,7 +878,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
         Cond::And(xs) | Cond::Or(xs) => {
             let all_mode = matches!(c, Cond::And(_)) != neg;
             junction::<ON>(xs.len(), all_mode, tr, |i, tr| {
-                cond::<ON>(&xs[i], env, tr, neg)
+                operand::<ON>(&xs[i], env, tr, neg)
             })
         }
         Cond::Compare { lhs, op, rhs, test } => {
@@ -876,9 +913,13 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             } else {
                 test.to_string()
             };
-            let matched = detail.or_else(|| match rhs {
+            let matched = detail.map(Text::from).or_else(|| match rhs {
                 Value::Const(_) => None,
-                _ => Some([&fact_text(rhs, env), " = ", &r.display(value_ty(rhs))].concat()),
+                _ => Some(
+                    [&fact_text(rhs, env), " = ", &r.display(value_ty(rhs))]
+                        .concat()
+                        .into(),
+                ),
             });
             leaf(
                 tr,
@@ -886,7 +927,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 holds,
                 fact_text(lhs, env),
                 l.display(ty),
-                test,
+                test.into(),
                 matched,
             )
         }
@@ -904,15 +945,14 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             if tr.skip::<ON>(holds) {
                 return Tri::from(holds);
             }
-            let not = if *negated != neg { "not in" } else { "in" };
             leaf(
                 tr,
                 env,
                 holds,
                 fact_text(v, env),
                 got.display(value_ty(v)),
-                [not, " ", &set.name].concat(),
-                found.map(|e| set.describe_entry(e)),
+                set.test_text(false, *negated != neg),
+                found.map(|e| set.described(e)),
             )
         }
         Cond::InFact {
@@ -944,11 +984,11 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 holds,
                 fact_text(v, env),
                 got.display(value_ty(v)),
-                [not, " ", &lp].concat(),
+                [not, " ", &lp].concat().into(),
                 found.map(|i| {
                     let mut s = lp.clone();
                     push_index(&mut s, i);
-                    s
+                    s.into()
                 }),
             )
         }
@@ -967,15 +1007,14 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             if tr.skip::<ON>(holds) {
                 return Tri::from(holds);
             }
-            let test = [if neg { "not " } else { "" }, "starts with ", &set.name].concat();
             leaf(
                 tr,
                 env,
                 holds,
                 fact_text(v, env),
                 got.display(value_ty(v)),
-                test,
-                found.map(|e| set.describe_entry(e)),
+                set.test_text(true, neg),
+                found.map(|e| set.described(e)),
             )
         }
         Cond::Present { path, missing } => {
@@ -987,9 +1026,9 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             }
             let shown = if present { "present" } else { "missing" };
             let test = if (*missing) != neg {
-                "is missing"
+                Text::fixed("is missing")
             } else {
-                "is present"
+                Text::fixed("is present")
             };
             leaf(
                 tr,
@@ -997,7 +1036,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 holds,
                 env.render(path, path.steps.len()),
                 shown.into(),
-                test.into(),
+                test,
                 None,
             )
         }
@@ -1016,11 +1055,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 holds,
                 env.render(path, path.steps.len()),
                 b.to_string(),
-                if neg {
-                    "is false".into()
-                } else {
-                    "is true".into()
-                },
+                Text::fixed(if neg { "is false" } else { "is true" }),
                 None,
             )
         }
@@ -1045,7 +1080,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             let explained_before = tr.first_false.is_some();
             let r = junction::<ON>(list.len(), !exists, tr, |i, tr| {
                 bind(env, *slot, collection, list, i);
-                let r = cond::<ON>(body, env, tr, body_neg);
+                let r = operand::<ON>(body, env, tr, body_neg);
                 if witness
                     && r == Tri::True
                     && ON
@@ -1060,7 +1095,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
                 tr.evidence.push(Evidence {
                     fact: env.render(collection, collection.steps.len()),
                     value: "[]".into(),
-                    test: "is empty".into(),
+                    test: Text::fixed("is empty"),
                     matched: None,
                 });
             }
@@ -1228,16 +1263,16 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         slots: SmallVec::new(),
     };
     let mut idle = Trace::default();
+    let shared = rules.shared();
     // Each regime's scope is decided once per shipment.
-    let scopes: SmallVec<[Tri; 16]> = rules
-        .regimes
-        .iter()
-        .map(|g| {
+    let mut scopes: SmallVec<[Tri; 16]> = SmallVec::new();
+    for g in &rules.regimes {
+        scopes.push(
             g.scope
                 .as_ref()
-                .map_or(Tri::True, |c| decide(c, &mut env, &mut idle))
-        })
-        .collect();
+                .map_or(Tri::True, |c| decide(c, &mut env, &mut idle)),
+        );
+    }
 
     // Made when a scope is first traced: most rule sets trace none for most shipments.
     let mut scope_traces: SmallVec<[ScopeTrace; 8]> = SmallVec::new();
@@ -1341,12 +1376,17 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             Verdict::Review
         };
         // An undecided rule has no element to name: say what it would decide, and why not.
-        let msg = if !full {
-            String::new()
-        } else if combined == Tri::True {
-            message(rule, &mut env, &traced.trace.witness)
-        } else {
-            ["undecided: ", rule.title.as_deref().unwrap_or(&rule.id)].concat()
+        let texts = shared.rules.get(ri);
+        let msg = match texts {
+            _ if !full => Text::default(),
+            Some(t) if combined != Tri::True => t.undecided.clone(),
+            Some(FindingTexts {
+                message: Some(m), ..
+            }) => m.clone(),
+            _ if combined == Tri::True => message(rule, &mut env, &traced.trace.witness).into(),
+            _ => ["undecided: ", rule.title.as_deref().unwrap_or(&rule.id)]
+                .concat()
+                .into(),
         };
 
         // Exceptions.
@@ -1437,10 +1477,13 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             distinct.first().copied().flatten().map(|v| v.min(base))
         };
         let finding = Finding {
-            rule: rule.id.clone(),
-            regime: regime.name.clone(),
+            rule: texts.map_or_else(|| Text::shared(&rule.id), |t| t.rule.clone()),
+            regime: texts.map_or_else(|| Text::shared(&regime.name), |t| t.regime.clone()),
             verdict: final_verdict.unwrap_or(base),
-            citation: rule.citation.clone().unwrap_or_default(),
+            citation: texts.map_or_else(
+                || Text::shared(rule.citation.as_deref().unwrap_or_default()),
+                |t| t.citation.clone(),
+            ),
             message: msg,
             because,
             missing: rule_missing,
@@ -1463,22 +1506,27 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
     // still in rule order here). Facts that only relaxed findings needed cannot change
     // the verdict: they are left out. Built from the findings' own lists, so that each
     // fact is copied once, not once per rule.
-    let mut needed: BTreeMap<&str, SmallVec<[&str; 4]>> = BTreeMap::new();
-    for f in &findings {
-        for m in &f.missing {
-            needed.entry(m.as_str()).or_default().push(f.rule.as_str());
-        }
-    }
-    let missing: Vec<Missing> = needed
-        .into_iter()
-        .map(|(fact, mut needed_by)| {
-            needed_by.dedup();
-            Missing {
-                fact: fact.to_string(),
-                needed_by: needed_by.iter().map(|r| (*r).to_string()).collect(),
+    // Most outcomes miss nothing: they skip the map.
+    let missing: Vec<Missing> = if findings.iter().all(|f| f.missing.is_empty()) {
+        Vec::new()
+    } else {
+        let mut needed: BTreeMap<&str, SmallVec<[&str; 4]>> = BTreeMap::new();
+        for f in &findings {
+            for m in &f.missing {
+                needed.entry(m.as_str()).or_default().push(f.rule.as_str());
             }
-        })
-        .collect();
+        }
+        needed
+            .into_iter()
+            .map(|(fact, mut needed_by)| {
+                needed_by.dedup();
+                Missing {
+                    fact: fact.to_string(),
+                    needed_by: needed_by.iter().map(|r| (*r).to_string()).collect(),
+                }
+            })
+            .collect()
+    };
     findings.sort_by_key(|f| std::cmp::Reverse(f.verdict));
     let verdict = findings
         .iter()
@@ -1493,7 +1541,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         shipment: shipment.id.0.as_str().to_owned(),
         as_of,
         verdict,
-        rules_digest: rules.digest.clone(),
+        rules_digest: shared.digest.clone(),
         facts_digest: shipment.digest().to_string(),
         findings,
         missing,

@@ -8,7 +8,7 @@
 use crate::json_text::{date, string};
 use crate::types::Verdict;
 use crate::verdict::{
-    Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome,
+    Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome, Text,
 };
 
 /// Appends `o` to `out` as compact JSON, byte for byte as `serde_json::to_writer` would.
@@ -33,7 +33,7 @@ pub fn write(out: &mut Vec<u8>, o: &Outcome) {
     out.extend_from_slice(br#","verdict":"#);
     verdict_keyword(out, *verdict);
     out.extend_from_slice(br#","rules_digest":"#);
-    string(out, rules_digest);
+    text(out, rules_digest);
     out.extend_from_slice(br#","facts_digest":"#);
     string(out, facts_digest);
     out.extend_from_slice(br#","findings":"#);
@@ -65,15 +65,15 @@ fn finding(out: &mut Vec<u8>, f: &Finding) {
         conflict,
     } = f;
     out.extend_from_slice(br#"{"rule":"#);
-    string(out, rule);
+    text(out, rule);
     out.extend_from_slice(br#","regime":"#);
-    string(out, regime);
+    text(out, regime);
     out.extend_from_slice(br#","verdict":"#);
     verdict_keyword(out, *verdict);
     out.extend_from_slice(br#","citation":"#);
-    string(out, citation);
+    text(out, citation);
     out.extend_from_slice(br#","message":"#);
-    string(out, message);
+    text(out, message);
     out.extend_from_slice(br#","because":"#);
     list(out, because, evidence);
     if !missing.is_empty() {
@@ -107,10 +107,10 @@ fn evidence(out: &mut Vec<u8>, e: &Evidence) {
     out.extend_from_slice(br#","value":"#);
     string(out, value);
     out.extend_from_slice(br#","test":"#);
-    string(out, test);
+    text(out, test);
     if let Some(m) = matched {
         out.extend_from_slice(br#","matched":"#);
-        string(out, m);
+        text(out, m);
     }
     out.push(b'}');
 }
@@ -173,6 +173,17 @@ fn not_fired_rule(out: &mut Vec<u8>, n: &NotFired) {
     out.extend_from_slice(br#","reason":"#);
     string(out, reason);
     out.push(b'}');
+}
+
+/// A [`Text`] as a JSON string: copied as it is when it is known to need no escape.
+fn text(out: &mut Vec<u8>, t: &Text) {
+    if t.known_plain() {
+        out.push(b'"');
+        out.extend_from_slice(t.as_bytes());
+        out.push(b'"');
+    } else {
+        string(out, t);
+    }
 }
 
 fn list<T>(out: &mut Vec<u8>, items: &[T], each: impl Fn(&mut Vec<u8>, &T)) {
@@ -244,15 +255,26 @@ mod tests {
         .prop_filter_map("a date chrono can hold", Date::from_num_days_from_ce_opt)
     }
 
+    /// A [`Text`] of either kind: shared (checked for escapes once) or owned.
+    fn shared_text() -> impl Strategy<Value = Text> {
+        (text(), any::<bool>()).prop_map(|(s, shared)| {
+            if shared {
+                Text::shared(&s)
+            } else {
+                Text::from(s)
+            }
+        })
+    }
+
     fn evidence() -> impl Strategy<Value = Evidence> {
-        (text(), text(), text(), option::of(text())).prop_map(|(fact, value, test, matched)| {
-            Evidence {
+        (text(), text(), shared_text(), option::of(shared_text())).prop_map(
+            |(fact, value, test, matched)| Evidence {
                 fact,
                 value,
                 test,
                 matched,
-            }
-        })
+            },
+        )
     }
 
     fn exception_note() -> impl Strategy<Value = ExceptionNote> {
@@ -284,7 +306,13 @@ mod tests {
 
     fn finding() -> impl Strategy<Value = Finding> {
         (
-            (text(), text(), verdict(), text(), text()),
+            (
+                shared_text(),
+                shared_text(),
+                verdict(),
+                shared_text(),
+                shared_text(),
+            ),
             vec(evidence(), 0..4),
             vec(text(), 0..3),
             vec(exception_note(), 0..3),
@@ -316,7 +344,7 @@ mod tests {
 
     fn outcome() -> impl Strategy<Value = Outcome> {
         (
-            (text(), day(), verdict(), text(), text()),
+            (text(), day(), verdict(), shared_text(), text()),
             vec(finding(), 0..3),
             vec(
                 (text(), vec(text(), 0..3))
@@ -373,6 +401,15 @@ mod tests {
         }
 
         #[test]
+        fn every_text_is_written_as_serde_json_writes_its_string(s in text()) {
+            for t in [Text::shared(&s), Text::from(s.clone())] {
+                let mut out = Vec::new();
+                super::text(&mut out, &t);
+                prop_assert_eq!(out, via_serde(&s));
+            }
+        }
+
+        #[test]
         fn every_date_is_written_as_chrono_writes_it(d in day()) {
             let mut out = Vec::new();
             date(&mut out, d);
@@ -393,6 +430,21 @@ mod tests {
             let mut out = Vec::new();
             date(&mut out, day);
             assert_eq!(out, via_serde(&day), "{day}");
+        }
+    }
+
+    #[test]
+    fn fixed_texts_with_and_without_escapes() {
+        for (t, s) in [
+            (Text::fixed("is missing"), "is missing"),
+            (
+                Text::fixed("a \"quoted\" \\ word\n"),
+                "a \"quoted\" \\ word\n",
+            ),
+        ] {
+            let mut out = Vec::new();
+            super::text(&mut out, &t);
+            assert_eq!(out, via_serde(&s), "{s:?}");
         }
     }
 

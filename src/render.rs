@@ -37,7 +37,7 @@ fn evidence_line(e: &Evidence) -> String {
     } else if let Some(list) = e.test.strip_prefix("in ") {
         format!("∈ {list}")
     } else {
-        e.test.clone()
+        e.test.to_string()
     };
     let mut s = if e.test.starts_with("is ") {
         // Presence and true/false tests read as a sentence.

@@ -372,7 +372,11 @@ pub fn run_case(rules: &RuleSet, case: &Case) -> CaseResult {
 /// What an outcome would have to be expected as, for `--update`.
 #[must_use]
 pub fn expectation_of(outcome: &Outcome, previous: &Expect) -> Expect {
-    let fired: Vec<String> = outcome.findings.iter().map(|f| f.rule.clone()).collect();
+    let fired: Vec<String> = outcome
+        .findings
+        .iter()
+        .map(|f| f.rule.to_string())
+        .collect();
     Expect {
         verdict: outcome.verdict,
         findings: if previous.exactly || !previous.findings.is_empty() {
@@ -390,7 +394,7 @@ pub fn expectation_of(outcome: &Outcome, previous: &Expect) -> Expect {
         relaxed: outcome
             .relaxed
             .iter()
-            .map(|f| f.rule.clone())
+            .map(|f| f.rule.to_string())
             .filter(|r| previous.relaxed.contains(r))
             .collect(),
         missing: outcome

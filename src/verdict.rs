@@ -1,9 +1,197 @@
 //! The result of evaluating a shipment: its verdict, findings with evidence and
 //! citations, missing facts, and (on request) why the other rules did not fire.
 
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::types::{Date, Verdict};
+
+/// Text of an outcome that most outcomes repeat (rule ids, citations, list entries):
+/// shared with the rule set when it is the same for every shipment, owned when it was
+/// made for one. It reads, compares, prints and serialises as the string it holds.
+#[derive(Clone)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// With whether it is [`plain`].
+    Static(&'static str, bool),
+    /// With whether it is [`plain`].
+    Shared(Arc<str>, bool),
+    Owned(String),
+}
+
+/// True when JSON escapes no character of `b`: no control character, quote or backslash
+/// (see [`crate::json_text::escapes`]).
+const fn plain(mut b: &[u8]) -> bool {
+    while let [c, rest @ ..] = b {
+        if *c < 0x20 || *c == b'"' || *c == b'\\' {
+            return false;
+        }
+        b = rest;
+    }
+    true
+}
+
+impl Text {
+    /// Text fixed in the program: nothing to allocate or free.
+    #[must_use]
+    pub const fn fixed(s: &'static str) -> Text {
+        Text(Repr::Static(s, plain(s.as_bytes())))
+    }
+
+    /// Text to be shared by many outcomes: cloning it copies a pointer.
+    #[must_use]
+    pub fn shared(s: &str) -> Text {
+        // Checked byte by byte: once per text, not per outcome.
+        Text(Repr::Shared(s.into(), plain(s.as_bytes())))
+    }
+
+    /// The text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Static(s, _) => s,
+            Repr::Shared(s, _) => s,
+            Repr::Owned(s) => s,
+        }
+    }
+
+    /// True when the text is known to hold no character JSON escapes: fixed and shared
+    /// texts were checked once, when they were made, so that the many outcomes that
+    /// repeat them are written without checking them again. False when not known.
+    #[must_use]
+    pub fn known_plain(&self) -> bool {
+        match &self.0 {
+            Repr::Static(_, p) | Repr::Shared(_, p) => *p,
+            Repr::Owned(_) => false,
+        }
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Default for Text {
+    fn default() -> Text {
+        Text(Repr::Owned(String::new()))
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text(Repr::Owned(s))
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text(Repr::Owned(s.to_string()))
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        match t.0 {
+            Repr::Static(s, _) => s.to_string(),
+            Repr::Shared(s, _) => s.to_string(),
+            Repr::Owned(s) => s,
+        }
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<Text> for str {
+    fn eq(&self, other: &Text) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for &str {
+    fn eq(&self, other: &Text) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Text> for String {
+    fn eq(&self, other: &Text) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Text) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Text) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 /// Everything decided about one shipment; serialises to the JSON output contract.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -15,7 +203,7 @@ pub struct Outcome {
     /// The most severe finding, or `clear`.
     pub verdict: Verdict,
     /// Identifies the rule set and list data.
-    pub rules_digest: String,
+    pub rules_digest: Text,
     /// Identifies the facts.
     pub facts_digest: String,
     /// Findings, most severe first, then in rule order.
@@ -34,15 +222,15 @@ pub struct Outcome {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Finding {
     /// Rule id.
-    pub rule: String,
+    pub rule: Text,
     /// Regime name.
-    pub regime: String,
+    pub regime: Text,
     /// The verdict this finding gives (after exceptions).
     pub verdict: Verdict,
     /// The legal basis.
-    pub citation: String,
+    pub citation: Text,
     /// The rule's message with facts filled in.
-    pub message: String,
+    pub message: Text,
     /// The tests that held, with fact, value and matched entry.
     pub because: Vec<Evidence>,
     /// Facts whose absence left the rule undecided (the finding is then `review`).
@@ -67,10 +255,10 @@ pub struct Evidence {
     /// Its value.
     pub value: String,
     /// The test as written, e.g. `in chpl`.
-    pub test: String,
+    pub test: Text,
     /// The list entry or constant it matched, with the list's provenance.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched: Option<String>,
+    pub matched: Option<Text>,
 }
 
 /// An exception considered for a finding.
