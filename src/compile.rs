@@ -551,11 +551,12 @@ impl ListSet {
         // The first `n` digits of the code as a number, for every `n`: one pass.
         let mut prefixes = [0u64; MAX_HS_DIGITS];
         let mut v = 0u64;
-        for (p, b) in prefixes.iter_mut().zip(code.digits().bytes()) {
+        let digits = code.digit_bytes();
+        for (p, b) in prefixes.iter_mut().zip(digits) {
             v = v * 10 + u64::from(b.wrapping_sub(b'0'));
             *p = v;
         }
-        let len = code.digits().len().min(MAX_HS_DIGITS);
+        let len = digits.len().min(MAX_HS_DIGITS);
         (4..=len)
             .rev()
             .filter(|&n| table.lengths & (1u64 << n) != 0)

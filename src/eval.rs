@@ -731,7 +731,7 @@ fn compare_vals(a: &Val<'_>, op: CompareOp, b: &Val<'_>) -> Option<bool> {
         (Val::Country(x), Val::Country(y)) => Some(x.cmp(y)),
         (Val::Hs(_) | Val::HsText(_), Val::Hs(_) | Val::HsText(_)) => {
             let (x, y) = (a.hs()?, b.hs()?);
-            Some(x.digits().cmp(y.digits()))
+            Some(x.digit_bytes().cmp(y.digit_bytes()))
         }
         (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(y)),
         _ => None,
