@@ -137,7 +137,7 @@ pub fn needs_escape(bytes: &[u8]) -> bool {
 /// Whether JSON escapes the byte `b`: the bytes a JSON string cannot hold raw, and where
 /// a reader of one must stop to look.
 #[inline]
-pub fn escapes(b: u8) -> bool {
+pub const fn escapes(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 

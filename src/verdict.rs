@@ -24,11 +24,11 @@ enum Repr {
     Owned(String),
 }
 
-/// True when JSON escapes no character of `b`: no control character, quote or backslash
-/// (see [`crate::json_text::escapes`]).
+/// True when JSON escapes no byte of `b` ([`crate::json_text::escapes`]); a `const fn`,
+/// so that fixed texts are checked when the program is compiled.
 const fn plain(mut b: &[u8]) -> bool {
     while let [c, rest @ ..] = b {
-        if *c < 0x20 || *c == b'"' || *c == b'\\' {
+        if crate::json_text::escapes(*c) {
             return false;
         }
         b = rest;
