@@ -139,45 +139,16 @@ impl Writer<'_> {
 
     /// The dotted form, as `HsCode` displays: heading, then two-digit groups.
     fn hs_code(&mut self, h: &HsCode) {
-        let digits = h.digit_bytes();
-        if let [d0, d1, d2, d3, rest @ ..] = digits
-            && rest.len() <= 6
-        {
-            // Four to ten digits, as codes have: the whole dotted form of ten, cut to the
-            // length of this one, costs one constant-size copy rather than one per group.
-            let d = |i: usize| rest.get(i).copied().unwrap_or_default();
-            let at = self.out.len();
-            self.raw(&[
-                b'"',
-                *d0,
-                *d1,
-                *d2,
-                *d3,
-                b'.',
-                d(0),
-                d(1),
-                b'.',
-                d(2),
-                d(3),
-                b'.',
-                d(4),
-                d(5),
-            ]);
-            // The quote, the heading, then each digit and a point before every pair.
-            self.out
-                .truncate(at + 5 + rest.len() + rest.len().div_ceil(2));
-            self.out.push(b'"');
-            return;
-        }
-        let (heading, mut rest) = h.digits().split_at(4.min(h.digits().len()));
-        self.out.push(b'"');
-        self.raw(heading.as_bytes());
-        while !rest.is_empty() {
-            let (group, tail) = rest.split_at(2.min(rest.len()));
-            self.out.push(b'.');
-            self.raw(group.as_bytes());
-            rest = tail;
-        }
+        // The whole dotted form of ten digits, cut to the length of this code, costs one
+        // constant-size copy rather than one per group.
+        let ([d0, d1, d2, d3, d4, d5, d6, d7, d8, d9], n) = h.padded_digits();
+        let at = self.out.len();
+        self.raw(&[
+            b'"', *d0, *d1, *d2, *d3, b'.', *d4, *d5, b'.', *d6, *d7, b'.', *d8, *d9,
+        ]);
+        // The quote, the heading, then each digit past it and a point before every pair.
+        let rest = n.saturating_sub(4);
+        self.out.truncate(at + 5 + rest + rest.div_ceil(2));
         self.out.push(b'"');
     }
 

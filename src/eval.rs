@@ -10,9 +10,7 @@ use std::fmt::Write as _;
 use smallvec::SmallVec;
 
 use crate::ast::{CompareOp, Leaves, Quantifier, TimeUnit};
-use crate::compile::{
-    Cond, Const, FactPath, FindingTexts, ListSet, Lookup, Root, Rule, RuleSet, Segment, Value,
-};
+use crate::compile::{Cond, Const, FactPath, ListSet, Lookup, Root, Rule, RuleSet, Segment, Value};
 use crate::facts::{Contract, Item, License, Money, Owner, Party, Shipment};
 use crate::schema::{Field, Ty};
 use crate::types::{CountryCode, Date, HsCode, Verdict};
@@ -806,9 +804,8 @@ fn value_ty(v: &Value) -> &Ty {
     }
 }
 
-fn leaf<'a>(
-    tr: &mut Trace<'a>,
-    env: &Env<'a>,
+fn leaf(
+    tr: &mut Trace<'_>,
     holds: bool,
     fact: String,
     value: String,
@@ -823,7 +820,6 @@ fn leaf<'a>(
             matched,
         });
     } else if tr.first_false.is_none() {
-        let _ = env;
         tr.first_false = Some(if test.starts_with("is ") {
             [&fact, " is ", &value, " (needed: ", &test, ")"].concat()
         } else {
@@ -923,7 +919,6 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             });
             leaf(
                 tr,
-                env,
                 holds,
                 fact_text(lhs, env),
                 l.display(ty),
@@ -947,7 +942,6 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             }
             leaf(
                 tr,
-                env,
                 holds,
                 fact_text(v, env),
                 got.display(value_ty(v)),
@@ -980,7 +974,6 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             let lp = env.render(list, list.steps.len());
             leaf(
                 tr,
-                env,
                 holds,
                 fact_text(v, env),
                 got.display(value_ty(v)),
@@ -1009,7 +1002,6 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             }
             leaf(
                 tr,
-                env,
                 holds,
                 fact_text(v, env),
                 got.display(value_ty(v)),
@@ -1032,7 +1024,6 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             };
             leaf(
                 tr,
-                env,
                 holds,
                 env.render(path, path.steps.len()),
                 shown.into(),
@@ -1051,7 +1042,6 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             }
             leaf(
                 tr,
-                env,
                 holds,
                 env.render(path, path.steps.len()),
                 b.to_string(),
@@ -1281,7 +1271,8 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
     let mut relaxed = Vec::new();
     let mut not_fired = Vec::new();
 
-    for (ri, rule) in rules.rules.iter().enumerate() {
+    // The shared texts are made from the same rules, in the same order.
+    for (ri, (rule, texts)) in rules.rules.iter().zip(&shared.rules).enumerate() {
         let regime = &rules.regimes[rule.regime];
         if !rule.effective.contains(as_of) {
             if opts.explain {
@@ -1376,17 +1367,14 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             Verdict::Review
         };
         // An undecided rule has no element to name: say what it would decide, and why not.
-        let texts = shared.rules.get(ri);
-        let msg = match texts {
-            _ if !full => Text::default(),
-            Some(t) if combined != Tri::True => t.undecided.clone(),
-            Some(FindingTexts {
-                message: Some(m), ..
-            }) => m.clone(),
-            _ if combined == Tri::True => message(rule, &mut env, &traced.trace.witness).into(),
-            _ => ["undecided: ", rule.title.as_deref().unwrap_or(&rule.id)]
-                .concat()
-                .into(),
+        let msg = if !full {
+            Text::default()
+        } else if combined != Tri::True {
+            texts.undecided.clone()
+        } else if let Some(m) = &texts.message {
+            m.clone()
+        } else {
+            message(rule, &mut env, &traced.trace.witness).into()
         };
 
         // Exceptions.
@@ -1477,13 +1465,10 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             distinct.first().copied().flatten().map(|v| v.min(base))
         };
         let finding = Finding {
-            rule: texts.map_or_else(|| Text::shared(&rule.id), |t| t.rule.clone()),
-            regime: texts.map_or_else(|| Text::shared(&regime.name), |t| t.regime.clone()),
+            rule: texts.rule.clone(),
+            regime: texts.regime.clone(),
             verdict: final_verdict.unwrap_or(base),
-            citation: texts.map_or_else(
-                || Text::shared(rule.citation.as_deref().unwrap_or_default()),
-                |t| t.citation.clone(),
-            ),
+            citation: texts.citation.clone(),
             message: msg,
             because,
             missing: rule_missing,

@@ -220,6 +220,13 @@ impl HsCode {
         Ok(HsCode { digits, len })
     }
 
+    /// The digits as ten ASCII bytes, zeros after the last, and how many there are (4
+    /// to 10): a fixed-size copy for writers of the whole code.
+    #[must_use]
+    pub fn padded_digits(&self) -> (&[u8; 10], usize) {
+        (&self.digits, usize::from(self.len))
+    }
+
     /// The digits as ASCII bytes.
     #[must_use]
     pub fn digit_bytes(&self) -> &[u8] {
