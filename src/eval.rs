@@ -416,7 +416,33 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// The value at `fp`; when it is missing and tracing is on, the path as far as it
+    /// went is recorded as a missing fact.
+    #[inline]
     fn resolve<const ON: bool>(&self, fp: &'a FactPath, tr: &mut Trace<'a>) -> Option<Val<'a>> {
+        // Nearly every path rules test is one step from the shipment or from a bound
+        // variable, or a field of a named party: taken here in one step, without walking
+        // the steps. A miss under tracing walks them to record what was missing.
+        let s = self.shipment;
+        let quick = match (&fp.root, fp.steps.as_slice()) {
+            (Root::Var(slot), [f]) => field(&self.slots.get(*slot)?.as_ref()?.val, f, &fp.ty),
+            (Root::Shipment, [f]) => field(&Val::Shipment(s), f, &fp.ty),
+            (Root::Shipment, [Field::Exporter, f]) => field(&Val::Party(&s.exporter), f, &fp.ty),
+            (Root::Shipment, [Field::Consignee, f]) => field(&Val::Party(&s.consignee), f, &fp.ty),
+            (Root::Shipment, [Field::EndUser, f]) => match &s.end_user {
+                Some(p) => field(&Val::Party(p), f, &fp.ty),
+                None => None,
+            },
+            _ => return self.walk::<ON>(fp, tr),
+        };
+        if quick.is_some() || !ON {
+            return quick;
+        }
+        self.walk::<ON>(fp, tr)
+    }
+
+    /// [`Env::resolve`] step by step.
+    fn walk<const ON: bool>(&self, fp: &'a FactPath, tr: &mut Trace<'a>) -> Option<Val<'a>> {
         let mut v = match &fp.root {
             Root::Shipment => Val::Shipment(self.shipment),
             Root::Var(slot) => self.slots.get(*slot)?.as_ref()?.val,
