@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 
 use crate::ast::{CompareOp, Leaves, Quantifier, TimeUnit};
 use crate::compile::{Cond, Const, FactPath, ListSet, Lookup, Root, Rule, RuleSet, Segment, Value};
-use crate::facts::{Contract, Item, License, Money, Owner, Party, Shipment};
+use crate::facts::{Contract, Extra, Item, License, Money, Owner, Party, Shipment};
 use crate::schema::{Field, Ty};
 use crate::types::{CountryCode, Date, HsCode, Verdict};
 use crate::verdict::{
@@ -197,17 +197,27 @@ fn typed_extra<'a>(v: &'a serde_yaml::Value, ty: &Ty) -> Option<Val<'a>> {
     }
 }
 
+/// The extra fact `name`: found by a scan, which compares fewer bytes than the binary
+/// search of [`Extra::get`] on the few facts a shipment, party or item has.
+#[inline]
+fn extra_get<'a>(extra: &'a Extra, name: &str) -> Option<&'a serde_yaml::Value> {
+    extra
+        .iter()
+        .find(|(k, _)| k.as_str() == name)
+        .map(|(_, v)| v)
+}
+
 // Inlined into the one loop that walks paths: a call per step cost as much as the step.
 #[allow(clippy::inline_always)]
 #[inline(always)]
 fn field<'a>(v: &Val<'a>, f: &Field, ty: &Ty) -> Option<Val<'a>> {
     use Field as F;
     match (v, f) {
-        (Val::Shipment(s), F::Extra(n)) => typed_extra(s.extra.get(&**n)?, ty),
-        (Val::Party(p), F::Extra(n)) => typed_extra(p.extra.get(&**n)?, ty),
-        (Val::Item(i), F::Extra(n)) => typed_extra(i.extra.get(&**n)?, ty),
-        (Val::Contract(c), F::Extra(n)) => typed_extra(c.extra.get(&**n)?, ty),
-        (Val::License(l), F::Extra(n)) => typed_extra(l.extra.get(&**n)?, ty),
+        (Val::Shipment(s), F::Extra(n)) => typed_extra(extra_get(&s.extra, n)?, ty),
+        (Val::Party(p), F::Extra(n)) => typed_extra(extra_get(&p.extra, n)?, ty),
+        (Val::Item(i), F::Extra(n)) => typed_extra(extra_get(&i.extra, n)?, ty),
+        (Val::Contract(c), F::Extra(n)) => typed_extra(extra_get(&c.extra, n)?, ty),
+        (Val::License(l), F::Extra(n)) => typed_extra(extra_get(&l.extra, n)?, ty),
         (Val::Shipment(s), f) => Some(match f {
             F::Id => Val::Str(&s.id.0),
             F::Date => Val::Date(s.date),
@@ -418,14 +428,32 @@ impl<'a> Env<'a> {
 
     /// The value at `fp`; when it is missing and tracing is on, the path as far as it
     /// went is recorded as a missing fact.
-    #[inline]
     fn resolve<const ON: bool>(&self, fp: &'a FactPath, tr: &mut Trace<'a>) -> Option<Val<'a>> {
-        // Nearly every path rules test is one step from the shipment or from a bound
-        // variable, or a field of a named party: taken here in one step, without walking
-        // the steps. A miss under tracing walks them to record what was missing.
+        match self.quick(fp) {
+            Some(Some(v)) => Some(v),
+            // A miss under tracing walks the steps to record what was missing.
+            Some(None) if !ON => None,
+            _ => self.walk::<ON>(fp, tr),
+        }
+    }
+
+    /// The value at `fp` when it is one step from the shipment or from a bound variable,
+    /// or a field of a named party, as nearly every path rules test is: taken in one
+    /// step, without walking the steps. `None` for other paths.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    #[allow(clippy::option_option)] // none: not a quick path; some none: the fact is missing
+    fn quick(&self, fp: &'a FactPath) -> Option<Option<Val<'a>>> {
         let s = self.shipment;
-        let quick = match (&fp.root, fp.steps.as_slice()) {
-            (Root::Var(slot), [f]) => field(&self.slots.get(*slot)?.as_ref()?.val, f, &fp.ty),
+        Some(match (&fp.root, fp.steps.as_slice()) {
+            (Root::Var(slot), [f]) => match self.slots.get(*slot) {
+                Some(Some(b)) => field(&b.val, f, &fp.ty),
+                _ => None,
+            },
+            (Root::Var(slot), []) => match self.slots.get(*slot) {
+                Some(Some(b)) => Some(b.val),
+                _ => None,
+            },
             (Root::Shipment, [f]) => field(&Val::Shipment(s), f, &fp.ty),
             (Root::Shipment, [Field::Exporter, f]) => field(&Val::Party(&s.exporter), f, &fp.ty),
             (Root::Shipment, [Field::Consignee, f]) => field(&Val::Party(&s.consignee), f, &fp.ty),
@@ -433,12 +461,18 @@ impl<'a> Env<'a> {
                 Some(p) => field(&Val::Party(p), f, &fp.ty),
                 None => None,
             },
-            _ => return self.walk::<ON>(fp, tr),
-        };
-        if quick.is_some() || !ON {
-            return quick;
+            _ => return None,
+        })
+    }
+
+    /// [`Env::resolve`] untraced, with the quick paths inline at the caller.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn value_at(&self, fp: &'a FactPath, tr: &mut Trace<'a>) -> Option<Val<'a>> {
+        match self.quick(fp) {
+            Some(v) => v,
+            None => self.walk::<false>(fp, tr),
         }
-        self.walk::<ON>(fp, tr)
     }
 
     /// [`Env::resolve`] step by step.
@@ -553,7 +587,7 @@ fn computed<'a, const ON: bool>(
                 bind(env, *slot, collection, list, i);
                 match filter
                     .as_ref()
-                    .map_or(Tri::True, |f| cond::<ON>(f, env, tr, false))
+                    .map_or(Tri::True, |f| operand::<ON>(f, env, tr, false))
                 {
                     Tri::True => n += 1,
                     Tri::Unknown => undecided += 1,
@@ -579,24 +613,44 @@ fn computed<'a, const ON: bool>(
             // bounds a sum from below when some of its terms are unknown.
             let non_negative = matches!(vp.steps.last(), Some(Field::Amount | Field::Quantity));
             let (mut lo, mut hi) = (0.0, 0.0);
-            for i in 0..list.len() {
-                bind(env, *slot, collection, list, i);
-                let included = filter
-                    .as_ref()
-                    .map_or(Tri::True, |f| cond::<ON>(f, env, tr, false));
-                let term = match included {
-                    Tri::False => continue,
-                    _ => env.resolve::<ON>(vp, tr),
-                };
-                match (included, term) {
-                    (Tri::True, Some(Val::Num(x))) => {
-                        lo += x;
-                        hi += x;
+            if !ON
+                && filter.is_none()
+                && let List::Items(items) = list
+                && let (Root::Var(var), [f]) = (&vp.root, vp.steps.as_slice())
+                && var == slot
+            {
+                // Untraced, every item counted and a field of each summed, as the
+                // commonest sums are: read from the items without binding each.
+                for it in items {
+                    match field(&Val::Item(it), f, &vp.ty) {
+                        Some(Val::Num(x)) => {
+                            lo += x;
+                            hi += x;
+                        }
+                        _ if non_negative => hi = f64::INFINITY,
+                        _ => return Some(Val::Range(f64::NEG_INFINITY, f64::INFINITY)),
                     }
-                    (_, Some(Val::Num(x))) if x >= 0.0 => hi += x,
-                    (_, Some(Val::Num(x))) => lo += x,
-                    _ if non_negative => hi = f64::INFINITY,
-                    _ => return Some(Val::Range(f64::NEG_INFINITY, f64::INFINITY)),
+                }
+            } else {
+                for i in 0..list.len() {
+                    bind(env, *slot, collection, list, i);
+                    let included = filter
+                        .as_ref()
+                        .map_or(Tri::True, |f| operand::<ON>(f, env, tr, false));
+                    let term = match included {
+                        Tri::False => continue,
+                        _ => env.resolve::<ON>(vp, tr),
+                    };
+                    match (included, term) {
+                        (Tri::True, Some(Val::Num(x))) => {
+                            lo += x;
+                            hi += x;
+                        }
+                        (_, Some(Val::Num(x))) if x >= 0.0 => hi += x,
+                        (_, Some(Val::Num(x))) => lo += x,
+                        _ if non_negative => hi = f64::INFINITY,
+                        _ => return Some(Val::Range(f64::NEG_INFINITY, f64::INFINITY)),
+                    }
                 }
             }
             // Amounts are decimal: round away binary noise such as 0.1 + 0.2.
@@ -855,9 +909,8 @@ fn leaf(
     Tri::from(holds)
 }
 
-/// [`cond`] of an operand of a junction or the body of a quantifier. Untraced, the
-/// commonest tests (a fact in a set, a fact present) are decided here, in the caller's
-/// frame: the call to [`cond`] and the registers it saves cost as much as the test.
+/// [`cond`] of an operand of a junction, the body of a quantifier or a filter: untraced,
+/// by [`lean`].
 #[allow(clippy::inline_always)]
 #[inline(always)]
 fn operand<'a, const ON: bool>(
@@ -866,27 +919,11 @@ fn operand<'a, const ON: bool>(
     tr: &mut Trace<'a>,
     neg: bool,
 ) -> Tri {
-    if !ON {
-        match c {
-            Cond::In {
-                value: Value::Fact(fp),
-                set,
-                how,
-                negated,
-            } => {
-                let Some(got) = env.resolve::<false>(fp, tr) else {
-                    return Tri::Unknown;
-                };
-                return Tri::from(lookup(set, *how, &got).is_some() != (*negated != neg));
-            }
-            Cond::Present { path, missing } => {
-                let present = env.resolve::<false>(path, tr).is_some();
-                return Tri::from((present != *missing) != neg);
-            }
-            _ => {}
-        }
+    if ON {
+        cond::<true>(c, env, tr, neg)
+    } else {
+        lean(c, env, tr, neg)
     }
-    cond::<ON>(c, env, tr, neg)
 }
 
 /// Evaluates `c` (negated when `neg`), pushing negation down to the tests so that the
@@ -1204,7 +1241,85 @@ struct Traced<'a> {
 /// Decides `c` without tracing. `idle` is only passed along: an untraced evaluation
 /// never touches it, so one serves every rule of a shipment.
 fn decide<'a>(c: &'a Cond, env: &mut Env<'a>, idle: &mut Trace<'a>) -> Tri {
-    cond::<false>(c, env, idle, false)
+    lean(c, env, idle, false)
+}
+
+/// [`cond`] untraced, for the junctions, quantifiers and tests nearly every condition is
+/// made of; the rest go to [`cond`]. Every rule is decided here for every shipment, and
+/// a small function saves and restores fewer registers per call than all of [`cond`].
+fn lean<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tri {
+    match c {
+        Cond::And(xs) | Cond::Or(xs) => {
+            let all_mode = matches!(c, Cond::And(_)) != neg;
+            let mut result = if all_mode { Tri::True } else { Tri::False };
+            for x in xs {
+                match (all_mode, lean_operand(x, env, tr, neg)) {
+                    (true, Tri::False) => return Tri::False,
+                    (false, Tri::True) => return Tri::True,
+                    (_, Tri::Unknown) => result = Tri::Unknown,
+                    _ => {}
+                }
+            }
+            result
+        }
+        Cond::Not(x) => lean(x, env, tr, !neg),
+        Cond::Quant {
+            quantifier,
+            slot,
+            collection,
+            body,
+        } => {
+            let Some(Val::List(list)) = env.value_at(collection, tr) else {
+                return Tri::Unknown;
+            };
+            // As in `cond`: `exists` looks for an element whose body holds (negated by
+            // `body_neg`), otherwise every element's must.
+            let (exists, body_neg) = match (quantifier, neg) {
+                (Quantifier::Any, false) | (Quantifier::None, true) => {
+                    (true, neg != matches!(quantifier, Quantifier::None))
+                }
+                (Quantifier::Any, true) | (Quantifier::None, false) => (false, true),
+                (Quantifier::All, false) => (false, false),
+                (Quantifier::All, true) => (true, true),
+            };
+            let mut result = if exists { Tri::False } else { Tri::True };
+            for i in 0..list.len() {
+                bind(env, *slot, collection, list, i);
+                match (exists, lean_operand(body, env, tr, body_neg)) {
+                    (false, Tri::False) => return Tri::False,
+                    (true, Tri::True) => return Tri::True,
+                    (_, Tri::Unknown) => result = Tri::Unknown,
+                    _ => {}
+                }
+            }
+            result
+        }
+        _ => lean_operand(c, env, tr, neg),
+    }
+}
+
+/// [`lean`] of an operand: the commonest tests (a fact in a set, a fact present) are
+/// decided here, in the caller's frame, where a call would cost as much as the test.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn lean_operand<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tri {
+    match c {
+        Cond::In {
+            value: Value::Fact(fp),
+            set,
+            how,
+            negated,
+        } => match env.value_at(fp, tr) {
+            Some(got) => Tri::from(lookup(set, *how, &got).is_some() != (*negated != neg)),
+            None => Tri::Unknown,
+        },
+        Cond::Present { path, missing } => {
+            let present = env.value_at(path, tr).is_some();
+            Tri::from((present != *missing) != neg)
+        }
+        Cond::And(_) | Cond::Or(_) | Cond::Not(_) | Cond::Quant { .. } => lean(c, env, tr, neg),
+        _ => cond::<false>(c, env, tr, neg),
+    }
 }
 
 fn run<'a>(c: &'a Cond, env: &mut Env<'a>, on: bool, why: bool) -> Traced<'a> {
