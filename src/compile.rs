@@ -33,18 +33,183 @@ pub struct RuleSet {
     pub rule_files: usize,
     /// Number of variable slots an evaluation needs.
     pub slots: usize,
-    /// What every outcome repeats, made on first use: see [`RuleSet::shared`].
+    /// What evaluation makes once for the rule set, made on first use: see
+    /// [`RuleSet::shared`].
     pub shared: OnceLock<SharedTexts>,
 }
 
-/// The texts outcomes repeat from the rule set, made once and shared by every outcome
-/// rather than copied into each: a batch of shipments would copy them per shipment.
+/// What evaluation makes once for a rule set rather than for each shipment: the texts
+/// outcomes repeat, shared by every outcome rather than copied into each, and the
+/// conditions prepared for deciding them untraced.
 #[derive(Debug)]
 pub struct SharedTexts {
     /// The rule set's digest.
     pub digest: Text,
     /// For each rule (by index), what its findings repeat.
     pub rules: Vec<FindingTexts>,
+    /// For each rule (by index), its condition prepared: see [`Fast`].
+    pub conditions: Vec<Fast>,
+    /// For each regime (by index), its scope prepared, if it has one.
+    pub scopes: Vec<Option<Fast>>,
+}
+
+/// A condition prepared for deciding it untraced, as every rule is for every shipment:
+/// negations pushed into the tests, and the tests' facts reached by where they are
+/// rather than by walking their paths. Tests of other kinds keep their condition.
+#[derive(Debug)]
+pub enum Fast {
+    /// Every operand holds.
+    All(Box<[Fast]>),
+    /// Some operand holds.
+    Any(Box<[Fast]>),
+    /// A fact in a set: holds when it is found, or (`flip`) when it is not.
+    In {
+        /// The fact.
+        at: At,
+        /// The set.
+        set: Arc<ListSet>,
+        /// How it is looked up.
+        how: Lookup,
+        /// The test holds when the fact is not found.
+        flip: bool,
+    },
+    /// Presence of a fact: holds when it is present, or (`flip`) when it is missing.
+    Present {
+        /// The fact.
+        at: At,
+        /// The test holds when the fact is missing.
+        flip: bool,
+    },
+    /// A quantifier over a collection.
+    Quant {
+        /// Holds when some element's body holds; otherwise when every element's does.
+        exists: bool,
+        /// Slot of the bound variable.
+        slot: usize,
+        /// The collection.
+        at: At,
+        /// The body.
+        body: Box<Fast>,
+    },
+    /// Any other condition, negated when `neg`.
+    Other {
+        /// The condition.
+        cond: Box<Cond>,
+        /// Whether it is negated.
+        neg: bool,
+    },
+}
+
+/// A fact path and where its value is: most paths rules test are a field of the
+/// shipment, of a named party or of a bound variable.
+#[derive(Debug)]
+pub struct At {
+    /// Where the value is.
+    pub reach: Reach,
+    /// The path.
+    pub path: FactPath,
+}
+
+/// Where a fact path's value is.
+#[derive(Debug)]
+pub enum Reach {
+    /// A field of the shipment.
+    Shipment(Field),
+    /// A field of the exporter.
+    Exporter(Field),
+    /// A field of the consignee.
+    Consignee(Field),
+    /// A field of the end user, when there is one.
+    EndUser(Field),
+    /// A field of a bound variable.
+    Var(usize, Field),
+    /// A bound variable itself.
+    Bound(usize),
+    /// Anywhere else: the path is walked.
+    Walk,
+}
+
+impl At {
+    fn of(path: &FactPath) -> At {
+        let reach = match (&path.root, path.steps.as_slice()) {
+            (Root::Var(slot), []) => Reach::Bound(*slot),
+            (Root::Var(slot), [f]) => Reach::Var(*slot, f.clone()),
+            (Root::Shipment, [f]) => Reach::Shipment(f.clone()),
+            (Root::Shipment, [Field::Exporter, f]) => Reach::Exporter(f.clone()),
+            (Root::Shipment, [Field::Consignee, f]) => Reach::Consignee(f.clone()),
+            (Root::Shipment, [Field::EndUser, f]) => Reach::EndUser(f.clone()),
+            _ => Reach::Walk,
+        };
+        At {
+            reach,
+            path: path.clone(),
+        }
+    }
+}
+
+impl Fast {
+    /// `c` prepared, negated when `neg`: the same Kleene value as `eval` gives `c`.
+    #[must_use]
+    pub fn of(c: &Cond, neg: bool) -> Fast {
+        match c {
+            Cond::Not(x) => Fast::of(x, !neg),
+            Cond::And(xs) | Cond::Or(xs) => {
+                let ops = xs.iter().map(|x| Fast::of(x, neg)).collect();
+                if matches!(c, Cond::And(_)) != neg {
+                    Fast::All(ops)
+                } else {
+                    Fast::Any(ops)
+                }
+            }
+            Cond::In {
+                value: Value::Fact(fp),
+                set,
+                how,
+                negated,
+            } => Fast::In {
+                at: At::of(fp),
+                set: Arc::clone(set),
+                how: *how,
+                flip: *negated != neg,
+            },
+            Cond::Present { path, missing } => Fast::Present {
+                at: At::of(path),
+                flip: *missing != neg,
+            },
+            Cond::Quant {
+                quantifier,
+                slot,
+                collection,
+                body,
+            } => {
+                let (exists, body_neg) = quantified(*quantifier, neg);
+                Fast::Quant {
+                    exists,
+                    slot: *slot,
+                    at: At::of(collection),
+                    body: Box::new(Fast::of(body, body_neg)),
+                }
+            }
+            _ => Fast::Other {
+                cond: Box::new(c.clone()),
+                neg,
+            },
+        }
+    }
+}
+
+/// A quantifier, negated when `neg`, as a search: true when it holds if some element's
+/// body holds (false: if every element's does), with whether the body is negated.
+#[must_use]
+pub fn quantified(quantifier: Quantifier, neg: bool) -> (bool, bool) {
+    match (quantifier, neg) {
+        (Quantifier::Any, false) | (Quantifier::None, true) => {
+            (true, neg != matches!(quantifier, Quantifier::None))
+        }
+        (Quantifier::Any, true) | (Quantifier::None, false) => (false, true),
+        (Quantifier::All, false) => (false, false),
+        (Quantifier::All, true) => (true, true),
+    }
 }
 
 /// What every finding of one rule repeats.
@@ -94,6 +259,16 @@ impl RuleSet {
                         ),
                     }
                 })
+                .collect(),
+            conditions: self
+                .rules
+                .iter()
+                .map(|r| Fast::of(&r.when, false))
+                .collect(),
+            scopes: self
+                .regimes
+                .iter()
+                .map(|g| g.scope.as_ref().map(|c| Fast::of(c, false)))
                 .collect(),
         })
     }
@@ -194,7 +369,7 @@ pub enum Segment {
 }
 
 /// A compiled condition.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Cond {
     /// A constant.
     Const(bool),
@@ -278,7 +453,7 @@ pub enum Lookup {
 }
 
 /// A compiled value.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Value {
     /// A fact.
     Fact(FactPath),
@@ -593,7 +768,8 @@ impl ListSet {
     /// Inlined into evaluation, which tests countries several times per shipment: the
     /// call cost as much as the table lookup.
     #[must_use]
-    #[inline]
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     pub fn find_country(&self, c: CountryCode) -> Option<usize> {
         if self.index.countries.is_empty() {
             return self.find_exact(c.as_str());

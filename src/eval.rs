@@ -9,8 +9,11 @@ use std::fmt::Write as _;
 
 use smallvec::SmallVec;
 
-use crate::ast::{CompareOp, Leaves, Quantifier, TimeUnit};
-use crate::compile::{Cond, Const, FactPath, ListSet, Lookup, Root, Rule, RuleSet, Segment, Value};
+use crate::ast::{CompareOp, Leaves, TimeUnit};
+use crate::compile::{
+    At, Cond, Const, FactPath, Fast, ListSet, Lookup, Reach, Root, Rule, RuleSet, Segment, Value,
+    quantified,
+};
 use crate::facts::{Contract, Extra, Item, License, Money, Owner, Party, Shipment};
 use crate::schema::{Field, Ty};
 use crate::types::{CountryCode, Date, HsCode, Verdict};
@@ -472,6 +475,23 @@ impl<'a> Env<'a> {
         match self.quick(fp) {
             Some(v) => v,
             None => self.walk::<false>(fp, tr),
+        }
+    }
+
+    /// The value at `at`, untraced.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn at(&self, at: &'a At, tr: &mut Trace<'a>) -> Option<Val<'a>> {
+        let s = self.shipment;
+        let ty = &at.path.ty;
+        match &at.reach {
+            Reach::Shipment(f) => field(&Val::Shipment(s), f, ty),
+            Reach::Exporter(f) => field(&Val::Party(&s.exporter), f, ty),
+            Reach::Consignee(f) => field(&Val::Party(&s.consignee), f, ty),
+            Reach::EndUser(f) => field(&Val::Party(s.end_user.as_ref()?), f, ty),
+            Reach::Var(slot, f) => field(&self.slots.get(*slot)?.as_ref()?.val, f, ty),
+            Reach::Bound(slot) => Some(self.slots.get(*slot)?.as_ref()?.val),
+            Reach::Walk => self.walk::<false>(&at.path, tr),
         }
     }
 
@@ -1121,14 +1141,7 @@ fn cond<'a, const ON: bool>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, 
             let Some(Val::List(list)) = env.resolve::<ON>(collection, tr) else {
                 return Tri::Unknown;
             };
-            let (exists, body_neg) = match (quantifier, neg) {
-                (Quantifier::Any, false) | (Quantifier::None, true) => {
-                    (true, neg != matches!(quantifier, Quantifier::None))
-                }
-                (Quantifier::Any, true) | (Quantifier::None, false) => (false, true),
-                (Quantifier::All, false) => (false, false),
-                (Quantifier::All, true) => (true, true),
-            };
+            let (exists, body_neg) = quantified(*quantifier, neg);
             let witness = exists && !body_neg;
             let explained_before = tr.first_false.is_some();
             let r = junction::<ON>(list.len(), !exists, tr, |i, tr| {
@@ -1238,10 +1251,71 @@ struct Traced<'a> {
     trace: Trace<'a>,
 }
 
-/// Decides `c` without tracing. `idle` is only passed along: an untraced evaluation
-/// never touches it, so one serves every rule of a shipment.
-fn decide<'a>(c: &'a Cond, env: &mut Env<'a>, idle: &mut Trace<'a>) -> Tri {
-    lean(c, env, idle, false)
+/// Decides a prepared condition (see [`Fast`]) untraced: the same value as [`cond`] gives
+/// the condition it was prepared from.
+fn fast<'a>(c: &'a Fast, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Tri {
+    match c {
+        Fast::All(xs) => {
+            let mut result = Tri::True;
+            for x in xs {
+                match fast_operand(x, env, tr) {
+                    Tri::False => return Tri::False,
+                    Tri::Unknown => result = Tri::Unknown,
+                    Tri::True => {}
+                }
+            }
+            result
+        }
+        Fast::Any(xs) => {
+            let mut result = Tri::False;
+            for x in xs {
+                match fast_operand(x, env, tr) {
+                    Tri::True => return Tri::True,
+                    Tri::Unknown => result = Tri::Unknown,
+                    Tri::False => {}
+                }
+            }
+            result
+        }
+        Fast::Quant {
+            exists,
+            slot,
+            at,
+            body,
+        } => {
+            let Some(Val::List(list)) = env.at(at, tr) else {
+                return Tri::Unknown;
+            };
+            let mut result = if *exists { Tri::False } else { Tri::True };
+            for i in 0..list.len() {
+                bind(env, *slot, &at.path, list, i);
+                match (*exists, fast_operand(body, env, tr)) {
+                    (false, Tri::False) => return Tri::False,
+                    (true, Tri::True) => return Tri::True,
+                    (_, Tri::Unknown) => result = Tri::Unknown,
+                    _ => {}
+                }
+            }
+            result
+        }
+        _ => fast_operand(c, env, tr),
+    }
+}
+
+/// [`fast`] of an operand: tests are decided here, in the caller's frame, where a call
+/// would cost as much as the test.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn fast_operand<'a>(c: &'a Fast, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Tri {
+    match c {
+        Fast::In { at, set, how, flip } => match env.at(at, tr) {
+            Some(got) => Tri::from(lookup(set, *how, &got).is_some() != *flip),
+            None => Tri::Unknown,
+        },
+        Fast::Present { at, flip } => Tri::from(env.at(at, tr).is_some() != *flip),
+        Fast::All(_) | Fast::Any(_) | Fast::Quant { .. } => fast(c, env, tr),
+        Fast::Other { cond: c, neg } => cond::<false>(c, env, tr, *neg),
+    }
 }
 
 /// [`cond`] untraced, for the junctions, quantifiers and tests nearly every condition is
@@ -1272,16 +1346,7 @@ fn lean<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tr
             let Some(Val::List(list)) = env.value_at(collection, tr) else {
                 return Tri::Unknown;
             };
-            // As in `cond`: `exists` looks for an element whose body holds (negated by
-            // `body_neg`), otherwise every element's must.
-            let (exists, body_neg) = match (quantifier, neg) {
-                (Quantifier::Any, false) | (Quantifier::None, true) => {
-                    (true, neg != matches!(quantifier, Quantifier::None))
-                }
-                (Quantifier::Any, true) | (Quantifier::None, false) => (false, true),
-                (Quantifier::All, false) => (false, false),
-                (Quantifier::All, true) => (true, true),
-            };
+            let (exists, body_neg) = quantified(*quantifier, neg);
             let mut result = if exists { Tri::False } else { Tri::True };
             for i in 0..list.len() {
                 bind(env, *slot, collection, list, i);
@@ -1393,15 +1458,16 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         // does not pay for clearing them all.
         slots: SmallVec::new(),
     };
+    // Only passed along: an untraced evaluation never touches it, so one serves every
+    // rule of a shipment.
     let mut idle = Trace::default();
     let shared = rules.shared();
     // Each regime's scope is decided once per shipment.
     let mut scopes: SmallVec<[Tri; 16]> = SmallVec::new();
-    for g in &rules.regimes {
+    for g in &shared.scopes {
         scopes.push(
-            g.scope
-                .as_ref()
-                .map_or(Tri::True, |c| decide(c, &mut env, &mut idle)),
+            g.as_ref()
+                .map_or(Tri::True, |c| fast(c, &mut env, &mut idle)),
         );
     }
 
@@ -1413,7 +1479,13 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
     let mut not_fired = Vec::new();
 
     // The shared texts are made from the same rules, in the same order.
-    for (ri, (rule, texts)) in rules.rules.iter().zip(&shared.rules).enumerate() {
+    for (ri, ((rule, texts), prepared)) in rules
+        .rules
+        .iter()
+        .zip(&shared.rules)
+        .zip(&shared.conditions)
+        .enumerate()
+    {
         let regime = &rules.regimes[rule.regime];
         if !rule.effective.contains(as_of) {
             if opts.explain {
@@ -1442,8 +1514,8 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             continue;
         }
         env.rule = None;
-        let fast = decide(&rule.when, &mut env, &mut idle);
-        let combined = match (scope, fast) {
+        let decided = fast(prepared, &mut env, &mut idle);
+        let combined = match (scope, decided) {
             (_, Tri::False) => Tri::False,
             (Tri::True, r) => r,
             _ => Tri::Unknown,
