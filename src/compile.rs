@@ -693,6 +693,9 @@ pub struct HsNumbers {
     lengths: u64,
     /// Number key (see [`hs_key`]) → entry.
     map: FxHashMap<u64, usize>,
+    /// A bit set for each key (see [`HsNumbers::bit`]): most prefixes looked up are no
+    /// key, and a clear bit tells so without hashing.
+    bits: [u64; 16],
 }
 
 impl HsNumbers {
@@ -710,7 +713,31 @@ impl HsNumbers {
         }
         let v = key.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'));
         self.lengths |= 1u64 << n;
-        self.map.entry(hs_key(v, n)).or_insert(i);
+        let k = hs_key(v, n);
+        let (word, bit) = Self::bit(k);
+        if let Some(w) = self.bits.get_mut(word) {
+            *w |= bit;
+        }
+        self.map.entry(k).or_insert(i);
+    }
+
+    /// The word and bit of `bits` that stand for number key `k`.
+    #[inline]
+    fn bit(k: u64) -> (usize, u64) {
+        // The top ten bits of a multiplicative hash: one of 1024 bits.
+        let h = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
+        (usize::try_from(h >> 6).unwrap_or(0), 1u64 << (h & 63))
+    }
+
+    /// The entry of number key `k`.
+    #[inline]
+    fn get(&self, k: u64) -> Option<usize> {
+        let (word, bit) = Self::bit(k);
+        if self.bits.get(word).is_some_and(|w| w & bit != 0) {
+            self.map.get(&k).copied()
+        } else {
+            None
+        }
     }
 }
 
@@ -723,22 +750,31 @@ impl ListSet {
     #[must_use]
     pub fn find_hs(&self, code: &HsCode) -> Option<usize> {
         let table = &self.index.hs;
+        let digits = code.digit_bytes();
+        let len = digits.len().min(MAX_HS_DIGITS);
+        // The prefix lengths to look up: from 4 to the code's length, those some key has.
+        let mut lengths = table.lengths & ((2u64 << len) - 1) & !0b1111;
+        if lengths == 0 {
+            return None;
+        }
         // The first `n` digits of the code as a number, for every `n`: one pass.
         let mut prefixes = [0u64; MAX_HS_DIGITS];
         let mut v = 0u64;
-        let digits = code.digit_bytes();
         for (p, b) in prefixes.iter_mut().zip(digits) {
             v = v * 10 + u64::from(b.wrapping_sub(b'0'));
             *p = v;
         }
-        let len = digits.len().min(MAX_HS_DIGITS);
-        (4..=len)
-            .rev()
-            .filter(|&n| table.lengths & (1u64 << n) != 0)
-            .find_map(|n| {
-                let p = prefixes.get(n - 1)?;
-                table.map.get(&hs_key(*p, n)).copied()
-            })
+        // The longest first.
+        while lengths != 0 {
+            let n = 63 - lengths.leading_zeros() as usize;
+            lengths &= !(1u64 << n);
+            if let Some(p) = prefixes.get(n.wrapping_sub(1))
+                && let Some(e) = table.get(hs_key(*p, n))
+            {
+                return Some(e);
+            }
+        }
+        None
     }
 
     /// The first entry (in list order) whose key, as written, is a prefix of `text`.
