@@ -56,7 +56,9 @@ pub struct SharedTexts {
 /// A condition prepared for deciding it untraced, as every rule is for every shipment:
 /// negations pushed into the tests, and the tests' facts reached by where they are
 /// rather than by walking their paths. Tests of other kinds keep their condition.
+// An explicit tag: every test matches on it, and a niche in a field would cost more to read.
 #[derive(Debug)]
+#[repr(u8)]
 pub enum Fast {
     /// Every operand holds.
     All(Box<[Fast]>),
@@ -112,6 +114,7 @@ pub struct At {
 
 /// Where a fact path's value is.
 #[derive(Debug)]
+#[repr(u8)]
 pub enum Reach {
     /// A field of the shipment.
     Shipment(Field),

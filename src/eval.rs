@@ -1470,6 +1470,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
                 .map_or(Tri::True, |c| fast(c, &mut env, &mut idle)),
         );
     }
+    let scopes = scopes.as_slice();
 
     // Made when a scope is first traced: most rule sets trace none for most shipments.
     let mut scope_traces: SmallVec<[ScopeTrace; 8]> = SmallVec::new();
@@ -1513,7 +1514,6 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             }
             continue;
         }
-        env.rule = None;
         let decided = fast(prepared, &mut env, &mut idle);
         let combined = match (scope, decided) {
             (_, Tri::False) => Tri::False,
