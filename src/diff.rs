@@ -179,7 +179,7 @@ pub fn compare(origin: &str, base: &Outcome, head: &Outcome) -> Option<Change> {
         std::cmp::Ordering::Equal => Direction::Reasoned,
     };
     Some(Change {
-        shipment: head.shipment.clone(),
+        shipment: head.shipment.to_string(),
         origin: origin.to_string(),
         base: base.verdict,
         head: head.verdict,

@@ -1458,9 +1458,9 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         // does not pay for clearing them all.
         slots: SmallVec::new(),
     };
-    // Only passed along: an untraced evaluation never touches it, so one serves every
-    // rule of a shipment.
-    let mut idle = Trace::default();
+    // Only passed along: an untraced evaluation never records anything in it, so one
+    // serves every rule of a shipment, and it stays empty: nothing to drop.
+    let mut idle = std::mem::ManuallyDrop::new(Trace::default());
     let shared = rules.shared();
     // Each regime's scope is decided once per shipment.
     let mut scopes: SmallVec<[Tri; 16]> = SmallVec::new();
@@ -1736,7 +1736,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             Verdict::Review
         });
     Outcome {
-        shipment: shipment.id.0.as_str().to_owned(),
+        shipment: shipment.id.0.clone(),
         as_of,
         verdict,
         rules_digest: shared.digest.clone(),

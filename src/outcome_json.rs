@@ -369,7 +369,7 @@ mod tests {
                     relaxed,
                     not_fired,
                 )| Outcome {
-                    shipment,
+                    shipment: shipment.into(),
                     as_of,
                     verdict,
                     rules_digest,

@@ -5,6 +5,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::types::{Date, Verdict};
@@ -196,8 +197,8 @@ impl Serialize for Text {
 /// Everything decided about one shipment; serialises to the JSON output contract.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Outcome {
-    /// Shipment id.
-    pub shipment: String,
+    /// Shipment id: held in place, as ids are short, rather than allocated per outcome.
+    pub shipment: CompactString,
     /// The date rules were evaluated as of.
     pub as_of: Date,
     /// The most severe finding, or `clear`.
