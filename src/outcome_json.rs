@@ -26,20 +26,29 @@ pub fn write(out: &mut Vec<u8>, o: &Outcome) {
         relaxed,
         not_fired,
     } = o;
+    // The fixed parts between two values are written in one piece each: every outcome
+    // writes them.
     out.extend_from_slice(br#"{"shipment":"#);
     string(out, shipment);
     out.extend_from_slice(br#","as_of":"#);
     date(out, *as_of);
-    out.extend_from_slice(br#","verdict":"#);
-    verdict_keyword(out, *verdict);
-    out.extend_from_slice(br#","rules_digest":"#);
+    out.extend_from_slice(match verdict {
+        Verdict::Clear => br#","verdict":"clear","rules_digest":"#.as_slice(),
+        Verdict::Review => br#","verdict":"review","rules_digest":"#,
+        Verdict::LicenseRequired => br#","verdict":"license_required","rules_digest":"#,
+        Verdict::Prohibited => br#","verdict":"prohibited","rules_digest":"#,
+    });
     text(out, rules_digest);
     out.extend_from_slice(br#","facts_digest":"#);
     string(out, facts_digest);
-    out.extend_from_slice(br#","findings":"#);
-    list(out, findings, finding);
-    out.extend_from_slice(br#","missing":"#);
-    list(out, missing, missing_fact);
+    if findings.is_empty() && missing.is_empty() {
+        out.extend_from_slice(br#","findings":[],"missing":[]"#);
+    } else {
+        out.extend_from_slice(br#","findings":"#);
+        list(out, findings, finding);
+        out.extend_from_slice(br#","missing":"#);
+        list(out, missing, missing_fact);
+    }
     if !relaxed.is_empty() {
         out.extend_from_slice(br#","relaxed":"#);
         list(out, relaxed, finding);
@@ -68,9 +77,12 @@ fn finding(out: &mut Vec<u8>, f: &Finding) {
     text(out, rule);
     out.extend_from_slice(br#","regime":"#);
     text(out, regime);
-    out.extend_from_slice(br#","verdict":"#);
-    verdict_keyword(out, *verdict);
-    out.extend_from_slice(br#","citation":"#);
+    out.extend_from_slice(match verdict {
+        Verdict::Clear => br#","verdict":"clear","citation":"#.as_slice(),
+        Verdict::Review => br#","verdict":"review","citation":"#,
+        Verdict::LicenseRequired => br#","verdict":"license_required","citation":"#,
+        Verdict::Prohibited => br#","verdict":"prohibited","citation":"#,
+    });
     text(out, citation);
     out.extend_from_slice(br#","message":"#);
     text(out, message);
