@@ -18,7 +18,8 @@ use crate::facts::{Contract, Extra, Item, License, Money, Owner, Party, Shipment
 use crate::schema::{Field, Ty};
 use crate::types::{CountryCode, Date, HsCode, Verdict};
 use crate::verdict::{
-    Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome, Text,
+    Evidence, ExceptionNote, ExceptionOutcome, FactsDigest, Finding, Missing, NotFired, Outcome,
+    Text,
 };
 
 /// Kleene truth values.
@@ -1740,7 +1741,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         as_of,
         verdict,
         rules_digest: shared.digest.clone(),
-        facts_digest: shipment.digest().to_string(),
+        facts_digest: FactsDigest::of(shipment),
         findings,
         missing,
         relaxed,

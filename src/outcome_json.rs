@@ -40,7 +40,13 @@ pub fn write(out: &mut Vec<u8>, o: &Outcome) {
     });
     text(out, rules_digest);
     out.extend_from_slice(br#","facts_digest":"#);
-    string(out, facts_digest);
+    if let Some(b) = facts_digest.plain_bytes() {
+        out.push(b'"');
+        out.extend_from_slice(b);
+        out.push(b'"');
+    } else {
+        string(out, facts_digest);
+    }
     if findings.is_empty() && missing.is_empty() {
         out.extend_from_slice(br#","findings":[],"missing":[]"#);
     } else {
@@ -385,7 +391,7 @@ mod tests {
                     as_of,
                     verdict,
                     rules_digest,
-                    facts_digest,
+                    facts_digest: facts_digest.into(),
                     findings,
                     missing,
                     relaxed,
