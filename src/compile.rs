@@ -75,6 +75,16 @@ pub enum Fast {
         /// The test holds when the fact is not found.
         flip: bool,
     },
+    /// The country of the destination or of a named party in a country set, as most
+    /// tests of most rule sets are: holds when it is found, or (`flip`) when it is not.
+    InCountry {
+        /// Whose country.
+        of: CountryOf,
+        /// The set.
+        set: Arc<ListSet>,
+        /// The test holds when the country is not found.
+        flip: bool,
+    },
     /// Presence of a fact: holds when it is present, or (`flip`) when it is missing.
     Present {
         /// The fact.
@@ -100,6 +110,19 @@ pub enum Fast {
         /// Whether it is negated.
         neg: bool,
     },
+}
+
+/// Whose country a [`Fast::InCountry`] test looks up.
+#[derive(Debug, Clone, Copy)]
+pub enum CountryOf {
+    /// `destination`.
+    Destination,
+    /// `exporter.country`.
+    Exporter,
+    /// `consignee.country`.
+    Consignee,
+    /// `end_user.country`.
+    EndUser,
 }
 
 /// A fact path and where its value is: most paths rules test are a field of the
@@ -132,6 +155,22 @@ pub enum Reach {
     Walk,
 }
 
+impl CountryOf {
+    /// Whose country `path` is, when it is one of these.
+    fn of(path: &FactPath) -> Option<CountryOf> {
+        if path.root != Root::Shipment {
+            return None;
+        }
+        Some(match path.steps.as_slice() {
+            [Field::Destination] => CountryOf::Destination,
+            [Field::Exporter, Field::Country] => CountryOf::Exporter,
+            [Field::Consignee, Field::Country] => CountryOf::Consignee,
+            [Field::EndUser, Field::Country] => CountryOf::EndUser,
+            _ => return None,
+        })
+    }
+}
+
 impl At {
     fn of(path: &FactPath) -> At {
         let reach = match (&path.root, path.steps.as_slice()) {
@@ -162,6 +201,20 @@ impl Fast {
                     Fast::All(ops)
                 } else {
                     Fast::Any(ops)
+                }
+            }
+            Cond::In {
+                value: Value::Fact(fp),
+                set,
+                how: Lookup::Direct,
+                negated,
+            } if set.kind == ListKind::Country
+                && let Some(of) = CountryOf::of(fp) =>
+            {
+                Fast::InCountry {
+                    of,
+                    set: Arc::clone(set),
+                    flip: *negated != neg,
                 }
             }
             Cond::In {

@@ -11,8 +11,8 @@ use smallvec::SmallVec;
 
 use crate::ast::{CompareOp, Leaves, TimeUnit};
 use crate::compile::{
-    At, Cond, Const, FactPath, Fast, ListSet, Lookup, Reach, Root, Rule, RuleSet, Segment, Value,
-    quantified,
+    At, Cond, Const, CountryOf, FactPath, Fast, ListSet, Lookup, Reach, Root, Rule, RuleSet,
+    Segment, Value, quantified,
 };
 use crate::facts::{Contract, Extra, Item, License, Money, Owner, Party, Shipment};
 use crate::schema::{Field, Ty};
@@ -1313,6 +1313,19 @@ fn fast_operand<'a>(c: &'a Fast, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Tri {
             Some(got) => Tri::from(lookup(set, *how, &got).is_some() != *flip),
             None => Tri::Unknown,
         },
+        Fast::InCountry { of, set, flip } => {
+            let s = env.shipment;
+            let country = match of {
+                CountryOf::Destination => Some(s.destination),
+                CountryOf::Exporter => s.exporter.country,
+                CountryOf::Consignee => s.consignee.country,
+                CountryOf::EndUser => s.end_user.as_ref().and_then(|p| p.country),
+            };
+            match country {
+                Some(c) => Tri::from(set.find_country(c).is_some() != *flip),
+                None => Tri::Unknown,
+            }
+        }
         Fast::Present { at, flip } => Tri::from(env.at(at, tr).is_some() != *flip),
         Fast::All(_) | Fast::Any(_) | Fast::Quant { .. } => fast(c, env, tr),
         Fast::Other { cond: c, neg } => cond::<false>(c, env, tr, *neg),
