@@ -1536,7 +1536,16 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         };
         if combined == Tri::False {
             if opts.explain {
-                let why = run(&rule.when, &mut env, true, true)
+                let t = run(&rule.when, &mut env, true, true);
+                // The prepared condition decides for the traced one: wherever both run,
+                // they must agree (the property tests explain every rule they decide).
+                debug_assert_eq!(
+                    t.result,
+                    Tri::False,
+                    "rule {}: prepared and traced",
+                    rule.id
+                );
+                let why = t
                     .trace
                     .first_false
                     .unwrap_or_else(|| "its condition does not hold".into());
@@ -1549,7 +1558,9 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
             continue;
         }
         let traced = if full {
-            run(&rule.when, &mut env, true, false)
+            let t = run(&rule.when, &mut env, true, false);
+            debug_assert_eq!(t.result, decided, "rule {}: prepared and traced", rule.id);
+            t
         } else {
             Traced {
                 result: combined,

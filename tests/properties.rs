@@ -1,7 +1,8 @@
 //! Laws that hold for all shipments, checked on generated ones against the bundled rules:
 //! evaluation is deterministic, removing facts never makes a shipment clear, adding an
 //! exception never makes a verdict more severe and adding a rule never less severe, and
-//! the facts digest depends on the facts only.
+//! the facts digest depends on the facts only; the conditions prepared for deciding rules
+//! decide as the traced evaluation does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a failed unwrap is a failed test
 
 use std::fmt::Write as _;
@@ -9,7 +10,7 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use rulecheck::compile::RuleSet;
-use rulecheck::eval::{Options, evaluate};
+use rulecheck::eval::{Options, evaluate, evaluate_verdicts};
 use rulecheck::facts::Shipment;
 use rulecheck::load::{Origin, load};
 use rulecheck::source::SourceMap;
@@ -341,6 +342,26 @@ proptest! {
         for rules in with_extra_rules() {
             let with = evaluate(rules, &s, &opts).verdict;
             prop_assert!(with >= base, "{with} < {base}");
+        }
+    }
+
+    /// Each rule is decided by its prepared condition and traced only when it fires or
+    /// must say why not; debug assertions in the evaluator hold the two equal wherever
+    /// both run, and `--explain` runs both for every rule in force and in scope.
+    #[test]
+    fn prepared_conditions_decide_as_the_traced_evaluation(g in shipments(), drop in 0u32..(1 << OPTIONAL.len())) {
+        let s = shipment(&yaml(&g, drop));
+        let findings = |o: &rulecheck::verdict::Outcome| -> Vec<(String, Verdict)> {
+            o.findings.iter().map(|f| (f.rule.to_string(), f.verdict)).collect()
+        };
+        for rules in std::iter::once(on_disk()).chain(with_extra_rules()).chain(with_extra_exceptions()) {
+            let explained = evaluate(rules, &s, &Options { as_of: None, explain: true });
+            let plain = evaluate(rules, &s, &Options::default());
+            let verdicts = evaluate_verdicts(rules, &s, &Options::default());
+            prop_assert_eq!(explained.verdict, plain.verdict);
+            prop_assert_eq!(verdicts.verdict, plain.verdict);
+            prop_assert_eq!(findings(&explained), findings(&plain));
+            prop_assert_eq!(findings(&verdicts), findings(&plain));
         }
     }
 
