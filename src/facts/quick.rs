@@ -295,6 +295,51 @@ impl<'a> Cursor<'a> {
         })
     }
 
+    /// Reads a mapping whose usual keys are `names`, in the order records usually give
+    /// them. Each key is first compared with the name expected after the last one, as
+    /// written without spaces, and read as a string only when it is not that one: most
+    /// records give their keys in one order. `field` reads the value of the key at its
+    /// index in `names`, or at `names.len()` for any other key, which it is given too. A
+    /// key of `names` given twice is refused, as the typed readers refuse it.
+    fn known_fields(
+        &mut self,
+        names: &'static [Name],
+        mut field: impl FnMut(&mut Self, usize, &'a str) -> Option<()>,
+    ) -> Option<()> {
+        let mut next = 0;
+        let mut seen = 0u32;
+        self.delimited(b'{', b'}', |c| {
+            let (k, key) = match names.get(next) {
+                Some(name) if c.at(name) => {
+                    c.i += name.text.len() + 3;
+                    (next, name.text)
+                }
+                _ => {
+                    let key = c.key()?;
+                    c.eat(b':')?;
+                    let k = names
+                        .iter()
+                        .position(|n| n.text == key)
+                        .unwrap_or(names.len());
+                    (k, key)
+                }
+            };
+            if k < names.len() {
+                first(&mut seen, k)?;
+                next = k + 1;
+            }
+            field(c, k, key)
+        })
+    }
+
+    /// Whether `name` comes next as written without spaces: `"name":`.
+    fn at(&self, name: &Name) -> bool {
+        self.b
+            .get(self.i..)
+            .and_then(<[u8]>::first_chunk::<16>)
+            .is_some_and(|w| u128::from_le_bytes(*w) & name.mask == name.written)
+    }
+
     /// Reads a list, `element` reading each element.
     fn elements(&mut self, element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         self.delimited(b'[', b']', element)
@@ -450,25 +495,80 @@ fn special(b: &[u8]) -> Option<usize> {
         .map(|n| at + n)
 }
 
+/// A key a mapping usually has.
+struct Name {
+    text: &'static str,
+    /// The first sixteen bytes of the key as written without spaces (`"name":`) and
+    /// what follows it, as one number, to compare with the record's next bytes at once.
+    written: u128,
+    /// The bytes of `written` that are the key's: none for a key too long to fit, which
+    /// is then never taken for the key expected.
+    mask: u128,
+}
+
+impl Name {
+    #[allow(clippy::indexing_slicing)] // evaluated when compiling: an index out of bounds fails the build
+    const fn new(text: &'static str) -> Name {
+        let b = text.as_bytes();
+        let len = b.len() + 3;
+        let mut bytes = [0u8; 16];
+        let mut mask = 0;
+        if len <= 16 {
+            bytes[0] = b'"';
+            let mut i = 0;
+            while i < b.len() {
+                bytes[i + 1] = b[i];
+                i += 1;
+            }
+            bytes[len - 2] = b'"';
+            bytes[len - 1] = b':';
+            mask = u128::MAX >> (8 * (16 - len));
+        }
+        Name {
+            text,
+            // Never the masked bytes of the record when the mask is empty.
+            written: if mask == 0 {
+                1
+            } else {
+                u128::from_le_bytes(bytes)
+            },
+            mask,
+        }
+    }
+}
+
 /// Marks field `bit` as read; `None` when it was already: the typed readers refuse a
 /// key given twice.
-fn first(seen: &mut u32, bit: u32) -> Option<()> {
+fn first(seen: &mut u32, bit: usize) -> Option<()> {
     let was = *seen & (1 << bit) != 0;
     *seen |= 1 << bit;
     (!was).then_some(())
 }
 
+/// The keys of shipment, in the order records usually give them.
+const SHIPMENT: [Name; 11] = [
+    Name::new("id"),
+    Name::new("date"),
+    Name::new("destination"),
+    Name::new("route"),
+    Name::new("exporter"),
+    Name::new("consignee"),
+    Name::new("end_user"),
+    Name::new("items"),
+    Name::new("intermediaries"),
+    Name::new("contract"),
+    Name::new("licenses"),
+];
 fn shipment(c: &mut Cursor<'_>) -> Option<Shipment> {
     let (mut id, mut date, mut exporter, mut consignee, mut destination, mut items) =
         (None, None, None, None, None, None);
     let (mut end_user, mut intermediaries, mut route, mut contract, mut licenses) =
         (None, None, None, None, None);
     let mut extra = Extra::new();
-    let mut seen = 0u32;
-    c.fields(|c, key| {
-        match key {
-            "id" => {
-                first(&mut seen, 0)?;
+    c.known_fields(&SHIPMENT, |c, k, key| {
+        match k {
+            // `id`
+            0 => {
                 let raw = match c.peek()? {
                     b'"' => c.compact()?,
                     _ => match c.number()? {
@@ -478,46 +578,46 @@ fn shipment(c: &mut Cursor<'_>) -> Option<Shipment> {
                 };
                 id = Some(ShipmentId::check(raw).ok()?);
             }
-            "date" => {
-                first(&mut seen, 1)?;
+            // `date`
+            1 => {
                 date = Some(c.date()?);
             }
-            "exporter" => {
-                first(&mut seen, 2)?;
+            // `exporter`
+            4 => {
                 // Into its place straight away: a party is large, and
                 // unwrapping and wrapping it again would copy it twice.
                 exporter = party(c);
                 exporter.as_ref()?;
             }
-            "consignee" => {
-                first(&mut seen, 3)?;
+            // `consignee`
+            5 => {
                 // Into its place straight away: a party is large, and
                 // unwrapping and wrapping it again would copy it twice.
                 consignee = party(c);
                 consignee.as_ref()?;
             }
-            "end_user" => {
-                first(&mut seen, 4)?;
+            // `end_user`
+            6 => {
                 // In place, as the two parties above.
                 if !c.null() {
                     end_user = party(c);
                     end_user.as_ref()?;
                 }
             }
-            "intermediaries" => {
-                first(&mut seen, 5)?;
+            // `intermediaries`
+            8 => {
                 intermediaries = c.nullable(|c| c.list(party))?;
             }
-            "destination" => {
-                first(&mut seen, 6)?;
+            // `destination`
+            2 => {
                 destination = Some(c.country()?);
             }
-            "route" => {
-                first(&mut seen, 7)?;
+            // `route`
+            3 => {
                 route = c.nullable(|c| c.list(Cursor::country))?;
             }
-            "items" => {
-                first(&mut seen, 8)?;
+            // `items`
+            7 => {
                 // Room for a typical shipment's items at once.
                 let mut list = Vec::with_capacity(8);
                 c.elements(|c| {
@@ -530,12 +630,12 @@ fn shipment(c: &mut Cursor<'_>) -> Option<Shipment> {
                 }
                 items = Some(list);
             }
-            "contract" => {
-                first(&mut seen, 9)?;
+            // `contract`
+            9 => {
                 contract = c.nullable(self::contract)?;
             }
-            "licenses" => {
-                first(&mut seen, 10)?;
+            // `licenses`
+            10 => {
                 licenses = c.nullable(|c| c.list(license))?;
             }
             _ => c.extra(&mut extra, key)?,
@@ -559,35 +659,45 @@ fn shipment(c: &mut Cursor<'_>) -> Option<Shipment> {
     })
 }
 
+/// The keys of party, in the order records usually give them.
+const PARTY: [Name; 8] = [
+    Name::new("id"),
+    Name::new("name"),
+    Name::new("country"),
+    Name::new("city"),
+    Name::new("role"),
+    Name::new("end_use"),
+    Name::new("percent"),
+    Name::new("owners"),
+];
 fn party(c: &mut Cursor<'_>) -> Option<Party> {
     let (mut id, mut name, mut country, mut city, mut role) = (None, None, None, None, None);
     let (mut end_use, mut percent, mut owners) = (None, None, None);
     let mut extra = Extra::new();
-    let mut seen = 0u32;
-    c.fields(|c, key| {
-        match key {
-            "id" => {
-                first(&mut seen, 0)?;
+    c.known_fields(&PARTY, |c, k, key| {
+        match k {
+            // `id`
+            0 => {
                 id = c.nullable(Cursor::compact)?;
             }
-            "name" => {
-                first(&mut seen, 1)?;
+            // `name`
+            1 => {
                 name = Some(c.compact()?);
             }
-            "country" => {
-                first(&mut seen, 2)?;
+            // `country`
+            2 => {
                 country = c.nullable(Cursor::country)?;
             }
-            "city" => {
-                first(&mut seen, 3)?;
+            // `city`
+            3 => {
                 city = c.nullable(Cursor::owned)?;
             }
-            "role" => {
-                first(&mut seen, 4)?;
+            // `role`
+            4 => {
                 role = c.nullable(Cursor::owned)?;
             }
-            "end_use" => {
-                first(&mut seen, 5)?;
+            // `end_use`
+            5 => {
                 end_use = c.nullable(|c| match &*c.string()? {
                     "civil" => Some(EndUse::Civil),
                     "military" => Some(EndUse::Military),
@@ -595,12 +705,12 @@ fn party(c: &mut Cursor<'_>) -> Option<Party> {
                     _ => None,
                 })?;
             }
-            "percent" => {
-                first(&mut seen, 6)?;
+            // `percent`
+            6 => {
                 percent = c.nullable(Cursor::percent)?;
             }
-            "owners" => {
-                first(&mut seen, 7)?;
+            // `owners`
+            7 => {
                 owners = c.nullable(|c| {
                     let list = c.list(|c| Owner::try_from(party(c)?).ok())?;
                     Owners::check(list).ok()
@@ -624,19 +734,30 @@ fn party(c: &mut Cursor<'_>) -> Option<Party> {
     })
 }
 
+/// The keys of item, in the order records usually give them.
+const ITEM: [Name; 9] = [
+    Name::new("hs_code"),
+    Name::new("eccn"),
+    Name::new("description"),
+    Name::new("quantity"),
+    Name::new("value_eur"),
+    Name::new("origin"),
+    Name::new("us_content_percent"),
+    Name::new("unit"),
+    Name::new("value"),
+];
 fn item(c: &mut Cursor<'_>) -> Option<Item> {
     let (mut description, mut hs_code, mut eccn, mut origin) = (None, None, None, None);
     let (mut us_content_percent, mut quantity, mut unit, mut value) = (None, None, None, None);
     let mut extra = Extra::new();
-    let mut seen = 0u32;
-    c.fields(|c, key| {
-        match key {
-            "description" => {
-                first(&mut seen, 0)?;
+    c.known_fields(&ITEM, |c, k, key| {
+        match k {
+            // `description`
+            2 => {
                 description = c.nullable(Cursor::compact)?;
             }
-            "hs_code" => {
-                first(&mut seen, 1)?;
+            // `hs_code`
+            0 => {
                 let code = match c.peek()? {
                     b'"' => HsCode::parse(&c.string()?),
                     _ => match c.number()? {
@@ -646,28 +767,28 @@ fn item(c: &mut Cursor<'_>) -> Option<Item> {
                 };
                 hs_code = Some(code.ok()?);
             }
-            "eccn" => {
-                first(&mut seen, 2)?;
+            // `eccn`
+            1 => {
                 eccn = c.nullable(|c| Eccn::parse(&c.string()?).ok())?;
             }
-            "origin" => {
-                first(&mut seen, 3)?;
+            // `origin`
+            5 => {
                 origin = c.nullable(Cursor::country)?;
             }
-            "us_content_percent" => {
-                first(&mut seen, 4)?;
+            // `us_content_percent`
+            6 => {
                 us_content_percent = c.nullable(Cursor::percent)?;
             }
-            "quantity" => {
-                first(&mut seen, 5)?;
+            // `quantity`
+            3 => {
                 quantity = c.nullable(Cursor::amount)?;
             }
-            "unit" => {
-                first(&mut seen, 6)?;
+            // `unit`
+            7 => {
                 unit = c.nullable(Cursor::owned)?;
             }
-            "value" => {
-                first(&mut seen, 7)?;
+            // `value`
+            8 => {
                 value = c.nullable(money)?;
             }
             _ => c.extra(&mut extra, key)?,
@@ -689,12 +810,16 @@ fn item(c: &mut Cursor<'_>) -> Option<Item> {
 
 /// An amount of money: its two fields and no other (the derived reader skips unknown
 /// keys, which is left to it).
+/// The keys of money, in the order records usually give them.
+const MONEY: [Name; 2] = [Name::new("amount"), Name::new("currency")];
 fn money(c: &mut Cursor<'_>) -> Option<Money> {
     let (mut amount, mut currency) = (None, None);
-    c.fields(|c, key| {
-        match key {
-            "amount" if amount.is_none() => amount = Some(c.amount()?),
-            "currency" if currency.is_none() => {
+    c.known_fields(&MONEY, |c, k, _| {
+        match k {
+            // `amount`
+            0 => amount = Some(c.amount()?),
+            // `currency`
+            1 => {
                 currency = Some(Currency::parse(&c.string()?).ok()?);
             }
             _ => return None,
@@ -707,22 +832,27 @@ fn money(c: &mut Cursor<'_>) -> Option<Money> {
     })
 }
 
+/// The keys of contract, in the order records usually give them.
+const CONTRACT: [Name; 3] = [
+    Name::new("id"),
+    Name::new("date"),
+    Name::new("no_russia_clause"),
+];
 fn contract(c: &mut Cursor<'_>) -> Option<Contract> {
     let (mut id, mut date, mut no_russia_clause) = (None, None, None);
     let mut extra = Extra::new();
-    let mut seen = 0u32;
-    c.fields(|c, key| {
-        match key {
-            "id" => {
-                first(&mut seen, 0)?;
+    c.known_fields(&CONTRACT, |c, k, key| {
+        match k {
+            // `id`
+            0 => {
                 id = c.nullable(Cursor::owned)?;
             }
-            "date" => {
-                first(&mut seen, 1)?;
+            // `date`
+            1 => {
                 date = c.nullable(Cursor::date)?;
             }
-            "no_russia_clause" => {
-                first(&mut seen, 2)?;
+            // `no_russia_clause`
+            2 => {
                 no_russia_clause = c.nullable(|c| match c.peek()? {
                     b't' => c.word(b"true").map(|()| true),
                     b'f' => c.word(b"false").map(|()| false),
@@ -741,26 +871,32 @@ fn contract(c: &mut Cursor<'_>) -> Option<Contract> {
     })
 }
 
+/// The keys of license, in the order records usually give them.
+const LICENSE: [Name; 4] = [
+    Name::new("id"),
+    Name::new("authority"),
+    Name::new("covers"),
+    Name::new("valid_until"),
+];
 fn license(c: &mut Cursor<'_>) -> Option<License> {
     let (mut id, mut authority, mut covers, mut valid_until) = (None, None, None, None);
     let mut extra = Extra::new();
-    let mut seen = 0u32;
-    c.fields(|c, key| {
-        match key {
-            "id" => {
-                first(&mut seen, 0)?;
+    c.known_fields(&LICENSE, |c, k, key| {
+        match k {
+            // `id`
+            0 => {
                 id = c.nullable(Cursor::owned)?;
             }
-            "authority" => {
-                first(&mut seen, 1)?;
+            // `authority`
+            1 => {
                 authority = c.nullable(Cursor::owned)?;
             }
-            "covers" => {
-                first(&mut seen, 2)?;
+            // `covers`
+            2 => {
                 covers = Some(c.list(Cursor::owned)?);
             }
-            "valid_until" => {
-                first(&mut seen, 3)?;
+            // `valid_until`
+            3 => {
                 valid_until = c.nullable(Cursor::date)?;
             }
             _ => c.extra(&mut extra, key)?,
