@@ -24,19 +24,33 @@ use crate::types::{CountryCode, Date, Eccn, HsCode, parse_date};
 const MAX_DEPTH: usize = 100;
 
 /// Reads one record, or `None` where `serde_json` must.
+#[cfg(test)]
 pub(super) fn read(text: &str) -> Option<Shipment> {
+    let mut held = None;
+    read_into(text, &mut held)?;
+    held
+}
+
+/// Reads one record into `held`, over the shipment it holds if any, whose buffers (of
+/// its items, names and extra facts) are reused; `None` where `serde_json` must, and then
+/// `held` holds a shipment partly overwritten, fit only to be read into again.
+pub(super) fn read_into(text: &str, held: &mut Option<Shipment>) -> Option<()> {
     let mut c = Cursor {
         text,
         b: text.as_bytes(),
         i: 0,
         depth: 0,
     };
-    let s = shipment(&mut c)?;
+    let s = match held {
+        Some(s) => s,
+        None => held.insert(blank_shipment()?),
+    };
+    shipment(&mut c, s)?;
     // Only whitespace may follow the record.
     if c.peek().is_some() {
         return None;
     }
-    Some(s)
+    Some(())
 }
 
 /// A number as `serde_json` hands it to a visitor.
@@ -300,12 +314,13 @@ impl<'a> Cursor<'a> {
     /// written without spaces, and read as a string only when it is not that one: most
     /// records give their keys in one order. `field` reads the value of the key at its
     /// index in `names`, or at `names.len()` for any other key, which it is given too. A
-    /// key of `names` given twice is refused, as the typed readers refuse it.
+    /// key of `names` given twice is refused, as the typed readers refuse it. The keys of
+    /// `names` read are the bits set in the number returned, at their indexes.
     fn known_fields(
         &mut self,
         names: &'static [Name],
         mut field: impl FnMut(&mut Self, usize, &'a str) -> Option<()>,
-    ) -> Option<()> {
+    ) -> Option<u32> {
         let mut next = 0;
         let mut seen = 0u32;
         self.delimited(b'{', b'}', |c| {
@@ -329,7 +344,8 @@ impl<'a> Cursor<'a> {
                 next = k + 1;
             }
             field(c, k, key)
-        })
+        })?;
+        Some(seen)
     }
 
     /// Whether `name` comes next as written without spaces: `"name":`.
@@ -559,13 +575,90 @@ const SHIPMENT: [Name; 11] = [
     Name::new("contract"),
     Name::new("licenses"),
 ];
-fn shipment(c: &mut Cursor<'_>) -> Option<Shipment> {
-    let (mut id, mut date, mut exporter, mut consignee, mut destination, mut items) =
-        (None, None, None, None, None, None);
-    let (mut end_user, mut intermediaries, mut route, mut contract, mut licenses) =
-        (None, None, None, None, None);
-    let mut extra = Extra::new();
-    c.known_fields(&SHIPMENT, |c, k, key| {
+/// A shipment to read into: each field is overwritten when a record is read into it.
+fn blank_shipment() -> Option<Shipment> {
+    Some(Shipment {
+        id: ShipmentId(CompactString::default()),
+        date: Date::default(),
+        exporter: blank_party(),
+        consignee: blank_party(),
+        end_user: None,
+        intermediaries: None,
+        destination: CountryCode::parse("DE").ok()?,
+        route: None,
+        items: Vec::new(),
+        contract: None,
+        licenses: None,
+        extra: Extra::new(),
+        digest: super::FactsDigest::default(),
+    })
+}
+
+/// A party to read into.
+fn blank_party() -> Party {
+    Party {
+        id: None,
+        name: CompactString::default(),
+        country: None,
+        city: None,
+        role: None,
+        end_use: None,
+        percent: None,
+        owners: None,
+        extra: Extra::new(),
+        matched_name: std::sync::OnceLock::new(),
+    }
+}
+
+/// An item to read into; `None` only if the code it is made with stopped parsing.
+fn blank_item() -> Option<Item> {
+    /// Any code: the item's own overwrites it.
+    static CODE: std::sync::LazyLock<Option<HsCode>> =
+        std::sync::LazyLock::new(|| HsCode::parse("0000").ok());
+    Some(Item {
+        description: None,
+        hs_code: (*CODE)?,
+        eccn: None,
+        origin: None,
+        us_content_percent: None,
+        quantity: None,
+        unit: None,
+        value: None,
+        extra: Extra::new(),
+    })
+}
+
+/// Whether field `bit` is missing from the fields `seen`.
+fn absent(seen: u32, bit: u32) -> bool {
+    seen & (1 << bit) == 0
+}
+
+/// Reads a string into `to`, in the buffer it has.
+fn compact_into(c: &mut Cursor<'_>, to: &mut CompactString) -> Option<()> {
+    let s = c.string()?;
+    to.clear();
+    to.push_str(&s);
+    Some(())
+}
+
+/// Reads a string or `null` into `to`, in the buffer it has if it has one.
+fn nullable_compact_into(c: &mut Cursor<'_>, to: &mut Option<CompactString>) -> Option<()> {
+    if c.null() {
+        *to = None;
+    } else {
+        match to {
+            Some(to) => compact_into(c, to)?,
+            None => *to = Some(c.compact()?),
+        }
+    }
+    Some(())
+}
+
+/// Reads a record into `s`, reusing its buffers.
+fn shipment(c: &mut Cursor<'_>, s: &mut Shipment) -> Option<()> {
+    let (mut id, mut date, mut destination) = (None, None, None);
+    s.extra.0.clear();
+    let seen = c.known_fields(&SHIPMENT, |c, k, key| {
         match k {
             // `id`
             0 => {
@@ -579,84 +672,100 @@ fn shipment(c: &mut Cursor<'_>) -> Option<Shipment> {
                 id = Some(ShipmentId::check(raw).ok()?);
             }
             // `date`
-            1 => {
-                date = Some(c.date()?);
-            }
-            // `exporter`
-            4 => {
-                // Into its place straight away: a party is large, and
-                // unwrapping and wrapping it again would copy it twice.
-                exporter = party(c);
-                exporter.as_ref()?;
-            }
-            // `consignee`
-            5 => {
-                // Into its place straight away: a party is large, and
-                // unwrapping and wrapping it again would copy it twice.
-                consignee = party(c);
-                consignee.as_ref()?;
-            }
-            // `end_user`
-            6 => {
-                // In place, as the two parties above.
-                if !c.null() {
-                    end_user = party(c);
-                    end_user.as_ref()?;
-                }
-            }
-            // `intermediaries`
-            8 => {
-                intermediaries = c.nullable(|c| c.list(party))?;
-            }
+            1 => date = Some(c.date()?),
             // `destination`
-            2 => {
-                destination = Some(c.country()?);
-            }
+            2 => destination = Some(c.country()?),
             // `route`
             3 => {
-                route = c.nullable(|c| c.list(Cursor::country))?;
+                if c.null() {
+                    s.route = None;
+                } else {
+                    let route = s.route.get_or_insert_with(Vec::new);
+                    route.clear();
+                    c.elements(|c| {
+                        route.push(c.country()?);
+                        Some(())
+                    })?;
+                }
+            }
+            // `exporter`
+            4 => party(c, &mut s.exporter)?,
+            // `consignee`
+            5 => party(c, &mut s.consignee)?,
+            // `end_user`
+            6 => {
+                if c.null() {
+                    s.end_user = None;
+                } else {
+                    party(c, s.end_user.get_or_insert_with(blank_party))?;
+                }
             }
             // `items`
             7 => {
-                // Room for a typical shipment's items at once.
-                let mut list = Vec::with_capacity(8);
+                if s.items.capacity() == 0 {
+                    // Room for a typical shipment's items at once.
+                    s.items.reserve(8);
+                }
+                let mut n = 0;
                 c.elements(|c| {
-                    list.push(item(c)?);
+                    match s.items.get_mut(n) {
+                        Some(it) => item(c, it)?,
+                        None => {
+                            let mut it = blank_item()?;
+                            item(c, &mut it)?;
+                            s.items.push(it);
+                        }
+                    }
+                    n += 1;
                     Some(())
                 })?;
                 // A shipment has at least one item.
-                if list.is_empty() {
+                if n == 0 {
                     return None;
                 }
-                items = Some(list);
+                s.items.truncate(n);
+            }
+            // `intermediaries`
+            8 => {
+                s.intermediaries = c.nullable(|c| {
+                    c.list(|c| {
+                        let mut p = blank_party();
+                        party(c, &mut p)?;
+                        Some(p)
+                    })
+                })?;
             }
             // `contract`
-            9 => {
-                contract = c.nullable(self::contract)?;
-            }
+            9 => s.contract = c.nullable(self::contract)?,
             // `licenses`
-            10 => {
-                licenses = c.nullable(|c| c.list(license))?;
-            }
-            _ => c.extra(&mut extra, key)?,
+            10 => s.licenses = c.nullable(|c| c.list(license))?,
+            _ => c.extra(&mut s.extra, key)?,
         }
         Some(())
     })?;
-    Some(Shipment {
-        id: id?,
-        date: date?,
-        exporter: exporter?,
-        consignee: consignee?,
-        end_user,
-        intermediaries,
-        destination: destination?,
-        route,
-        items: items?,
-        contract,
-        licenses,
-        extra,
-        digest: super::FactsDigest::default(),
-    })
+    // The parties and the items were read in place: they must have been there.
+    if absent(seen, 4) || absent(seen, 5) || absent(seen, 7) {
+        return None;
+    }
+    s.id = id?;
+    s.date = date?;
+    s.destination = destination?;
+    if absent(seen, 3) {
+        s.route = None;
+    }
+    if absent(seen, 6) {
+        s.end_user = None;
+    }
+    if absent(seen, 8) {
+        s.intermediaries = None;
+    }
+    if absent(seen, 9) {
+        s.contract = None;
+    }
+    if absent(seen, 10) {
+        s.licenses = None;
+    }
+    Some(())
 }
 
 /// The keys of party, in the order records usually give them.
@@ -670,35 +779,27 @@ const PARTY: [Name; 8] = [
     Name::new("percent"),
     Name::new("owners"),
 ];
-fn party(c: &mut Cursor<'_>) -> Option<Party> {
-    let (mut id, mut name, mut country, mut city, mut role) = (None, None, None, None, None);
-    let (mut end_use, mut percent, mut owners) = (None, None, None);
-    let mut extra = Extra::new();
-    c.known_fields(&PARTY, |c, k, key| {
+
+/// Reads a party into `p`, reusing its buffers.
+fn party(c: &mut Cursor<'_>, p: &mut Party) -> Option<()> {
+    p.extra.0.clear();
+    // The name is matched anew.
+    p.matched_name = std::sync::OnceLock::new();
+    let seen = c.known_fields(&PARTY, |c, k, key| {
         match k {
             // `id`
-            0 => {
-                id = c.nullable(Cursor::compact)?;
-            }
+            0 => nullable_compact_into(c, &mut p.id)?,
             // `name`
-            1 => {
-                name = Some(c.compact()?);
-            }
+            1 => compact_into(c, &mut p.name)?,
             // `country`
-            2 => {
-                country = c.nullable(Cursor::country)?;
-            }
+            2 => p.country = c.nullable(Cursor::country)?,
             // `city`
-            3 => {
-                city = c.nullable(Cursor::owned)?;
-            }
+            3 => p.city = c.nullable(Cursor::owned)?,
             // `role`
-            4 => {
-                role = c.nullable(Cursor::owned)?;
-            }
+            4 => p.role = c.nullable(Cursor::owned)?,
             // `end_use`
             5 => {
-                end_use = c.nullable(|c| match &*c.string()? {
+                p.end_use = c.nullable(|c| match &*c.string()? {
                     "civil" => Some(EndUse::Civil),
                     "military" => Some(EndUse::Military),
                     "unknown" => Some(EndUse::Unknown),
@@ -706,35 +807,51 @@ fn party(c: &mut Cursor<'_>) -> Option<Party> {
                 })?;
             }
             // `percent`
-            6 => {
-                percent = c.nullable(Cursor::percent)?;
-            }
+            6 => p.percent = c.nullable(Cursor::percent)?,
             // `owners`
             7 => {
-                owners = c.nullable(|c| {
-                    let list = c.list(|c| Owner::try_from(party(c)?).ok())?;
+                p.owners = c.nullable(|c| {
+                    let list = c.list(|c| {
+                        let mut o = blank_party();
+                        party(c, &mut o)?;
+                        Owner::try_from(o).ok()
+                    })?;
                     Owners::check(list).ok()
                 })?;
             }
-            _ => c.extra(&mut extra, key)?,
+            _ => c.extra(&mut p.extra, key)?,
         }
         Some(())
     })?;
-    Some(Party {
-        id,
-        name: name?,
-        country,
-        city,
-        role,
-        end_use,
-        percent,
-        owners,
-        extra,
-        matched_name: std::sync::OnceLock::new(),
-    })
+    if absent(seen, 1) {
+        return None;
+    }
+    if absent(seen, 0) {
+        p.id = None;
+    }
+    if absent(seen, 2) {
+        p.country = None;
+    }
+    if absent(seen, 3) {
+        p.city = None;
+    }
+    if absent(seen, 4) {
+        p.role = None;
+    }
+    if absent(seen, 5) {
+        p.end_use = None;
+    }
+    if absent(seen, 6) {
+        p.percent = None;
+    }
+    if absent(seen, 7) {
+        p.owners = None;
+    }
+    Some(())
 }
 
-/// The keys of item, in the order records usually give them.
+/// The keys of item, in the order records usually give them, with an extra fact most
+/// records give each item.
 const ITEM: [Name; 9] = [
     Name::new("hs_code"),
     Name::new("eccn"),
@@ -746,16 +863,13 @@ const ITEM: [Name; 9] = [
     Name::new("unit"),
     Name::new("value"),
 ];
-fn item(c: &mut Cursor<'_>) -> Option<Item> {
-    let (mut description, mut hs_code, mut eccn, mut origin) = (None, None, None, None);
-    let (mut us_content_percent, mut quantity, mut unit, mut value) = (None, None, None, None);
-    let mut extra = Extra::new();
-    c.known_fields(&ITEM, |c, k, key| {
+
+/// Reads an item into `it`, reusing its buffers.
+fn item(c: &mut Cursor<'_>, it: &mut Item) -> Option<()> {
+    let mut hs_code = None;
+    it.extra.0.clear();
+    let seen = c.known_fields(&ITEM, |c, k, key| {
         match k {
-            // `description`
-            2 => {
-                description = c.nullable(Cursor::compact)?;
-            }
             // `hs_code`
             0 => {
                 let code = match c.peek()? {
@@ -768,44 +882,46 @@ fn item(c: &mut Cursor<'_>) -> Option<Item> {
                 hs_code = Some(code.ok()?);
             }
             // `eccn`
-            1 => {
-                eccn = c.nullable(|c| Eccn::parse(&c.string()?).ok())?;
-            }
-            // `origin`
-            5 => {
-                origin = c.nullable(Cursor::country)?;
-            }
-            // `us_content_percent`
-            6 => {
-                us_content_percent = c.nullable(Cursor::percent)?;
-            }
+            1 => it.eccn = c.nullable(|c| Eccn::parse(&c.string()?).ok())?,
+            // `description`
+            2 => nullable_compact_into(c, &mut it.description)?,
             // `quantity`
-            3 => {
-                quantity = c.nullable(Cursor::amount)?;
-            }
+            3 => it.quantity = c.nullable(Cursor::amount)?,
+            // `origin`
+            5 => it.origin = c.nullable(Cursor::country)?,
+            // `us_content_percent`
+            6 => it.us_content_percent = c.nullable(Cursor::percent)?,
             // `unit`
-            7 => {
-                unit = c.nullable(Cursor::owned)?;
-            }
+            7 => it.unit = c.nullable(Cursor::owned)?,
             // `value`
-            8 => {
-                value = c.nullable(money)?;
-            }
-            _ => c.extra(&mut extra, key)?,
+            8 => it.value = c.nullable(money)?,
+            _ => c.extra(&mut it.extra, key)?,
         }
         Some(())
     })?;
-    Some(Item {
-        description,
-        hs_code: hs_code?,
-        eccn,
-        origin,
-        us_content_percent,
-        quantity,
-        unit,
-        value,
-        extra,
-    })
+    it.hs_code = hs_code?;
+    if absent(seen, 1) {
+        it.eccn = None;
+    }
+    if absent(seen, 2) {
+        it.description = None;
+    }
+    if absent(seen, 3) {
+        it.quantity = None;
+    }
+    if absent(seen, 5) {
+        it.origin = None;
+    }
+    if absent(seen, 6) {
+        it.us_content_percent = None;
+    }
+    if absent(seen, 7) {
+        it.unit = None;
+    }
+    if absent(seen, 8) {
+        it.value = None;
+    }
+    Some(())
 }
 
 /// An amount of money: its two fields and no other (the derived reader skips unknown
