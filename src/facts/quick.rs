@@ -633,11 +633,16 @@ fn absent(seen: u32, bit: u32) -> bool {
     seen & (1 << bit) == 0
 }
 
-/// Reads a string into `to`, in the buffer it has.
+/// Reads a string into `to`, in the buffer it has if it has one.
 fn compact_into(c: &mut Cursor<'_>, to: &mut CompactString) -> Option<()> {
     let s = c.string()?;
-    to.clear();
-    to.push_str(&s);
+    if to.is_heap_allocated() {
+        to.clear();
+        to.push_str(&s);
+    } else {
+        // Held in place: a new one costs less than one filled again.
+        *to = CompactString::new(&*s);
+    }
     Some(())
 }
 
