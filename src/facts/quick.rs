@@ -92,7 +92,18 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     /// The next byte that is not JSON whitespace, not consumed.
+    #[inline]
     fn peek(&mut self) -> Option<u8> {
+        // Records are mostly written without spaces: the next byte is usually it.
+        match self.b.get(self.i) {
+            Some(&c) if c > b' ' => Some(c),
+            _ => self.skip_space(),
+        }
+    }
+
+    /// [`Cursor::peek`] past whitespace.
+    #[inline(never)]
+    fn skip_space(&mut self) -> Option<u8> {
         while let Some(&c) = self.b.get(self.i) {
             if !matches!(c, b' ' | b'\n' | b'\t' | b'\r') {
                 return Some(c);
@@ -103,6 +114,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes `c`, the next byte that is not whitespace.
+    #[inline]
     fn eat(&mut self, c: u8) -> Option<()> {
         (self.peek()? == c).then(|| self.i += 1)
     }
