@@ -496,6 +496,12 @@ impl<'a> Cursor<'a> {
         let v = self.value()?;
         extra.insert(key, v).is_none().then_some(())
     }
+
+    /// A field beyond the schema, into the facts of the record read before.
+    fn refill(&mut self, extra: &mut Refill<'_>, key: &str) -> Option<()> {
+        let v = self.value()?;
+        extra.insert(key, v)
+    }
 }
 
 /// The offset of the first quote, backslash or control character in `b`: eight bytes at
@@ -521,6 +527,52 @@ fn special(b: &[u8]) -> Option<usize> {
     rest.iter()
         .position(|&c| crate::json_text::escapes(c))
         .map(|n| at + n)
+}
+
+/// The extra facts of a record read over those of the record read before in the same
+/// place: while each fact has the key the old one had at its place, it takes that place,
+/// so that records with the same extra facts (as the items of a file mostly have) reuse
+/// their keys rather than make them again.
+struct Refill<'e> {
+    extra: &'e mut Extra,
+    /// How many facts took the place of an old one, while all did.
+    kept: Option<usize>,
+}
+
+impl<'e> Refill<'e> {
+    fn new(extra: &'e mut Extra) -> Refill<'e> {
+        Refill {
+            extra,
+            kept: Some(0),
+        }
+    }
+
+    /// Adds a fact; `None` if its key was given before.
+    fn insert(&mut self, key: &str, value: Value) -> Option<()> {
+        if let Some(n) = self.kept {
+            if let Some((k, v)) = self.extra.0.get_mut(n)
+                && k.as_str() == key
+            {
+                // The facts kept are those read, in key order.
+                *v = value;
+                self.kept = Some(n + 1);
+                return Some(());
+            }
+            self.extra.0.truncate(n);
+            self.kept = None;
+        }
+        self.extra.insert(key, value).is_none().then_some(())
+    }
+
+    /// Drops the old facts not replaced.
+    fn finish(self) {
+        // Not truncated to its own length: that would still call the drop of nothing.
+        if let Some(n) = self.kept
+            && n < self.extra.0.len()
+        {
+            self.extra.0.truncate(n);
+        }
+    }
 }
 
 /// A key a mapping usually has.
@@ -674,7 +726,7 @@ fn nullable_compact_into(c: &mut Cursor<'_>, to: &mut Option<CompactString>) -> 
 /// Reads a record into `s`, reusing its buffers.
 fn shipment(c: &mut Cursor<'_>, s: &mut Shipment) -> Option<()> {
     let (mut id, mut date, mut destination) = (None, None, None);
-    s.extra.0.clear();
+    let mut extra = Refill::new(&mut s.extra);
     let seen = c.known_fields(&SHIPMENT, |c, k, key| {
         match k {
             // `id`
@@ -756,10 +808,11 @@ fn shipment(c: &mut Cursor<'_>, s: &mut Shipment) -> Option<()> {
             9 => s.contract = c.nullable(self::contract)?,
             // `licenses`
             10 => s.licenses = c.nullable(|c| c.list(license))?,
-            _ => c.extra(&mut s.extra, key)?,
+            _ => c.refill(&mut extra, key)?,
         }
         Some(())
     })?;
+    extra.finish();
     // The parties and the items were read in place: they must have been there.
     if absent(seen, 4) || absent(seen, 5) || absent(seen, 7) {
         return None;
@@ -799,7 +852,7 @@ const PARTY: [Name; 8] = [
 
 /// Reads a party into `p`, reusing its buffers.
 fn party(c: &mut Cursor<'_>, p: &mut Party) -> Option<()> {
-    p.extra.0.clear();
+    let mut extra = Refill::new(&mut p.extra);
     // The name is matched anew.
     p.matched_name = std::sync::OnceLock::new();
     let seen = c.known_fields(&PARTY, |c, k, key| {
@@ -836,10 +889,11 @@ fn party(c: &mut Cursor<'_>, p: &mut Party) -> Option<()> {
                     Owners::check(list).ok()
                 })?;
             }
-            _ => c.extra(&mut p.extra, key)?,
+            _ => c.refill(&mut extra, key)?,
         }
         Some(())
     })?;
+    extra.finish();
     if absent(seen, 1) {
         return None;
     }
@@ -884,7 +938,7 @@ const ITEM: [Name; 9] = [
 /// Reads an item into `it`, reusing its buffers.
 fn item(c: &mut Cursor<'_>, it: &mut Item) -> Option<()> {
     let mut hs_code = None;
-    it.extra.0.clear();
+    let mut extra = Refill::new(&mut it.extra);
     let seen = c.known_fields(&ITEM, |c, k, key| {
         match k {
             // `hs_code`
@@ -912,10 +966,11 @@ fn item(c: &mut Cursor<'_>, it: &mut Item) -> Option<()> {
             7 => it.unit = c.nullable(Cursor::owned)?,
             // `value`
             8 => it.value = c.nullable(money)?,
-            _ => c.extra(&mut it.extra, key)?,
+            _ => c.refill(&mut extra, key)?,
         }
         Some(())
     })?;
+    extra.finish();
     it.hs_code = hs_code?;
     if absent(seen, 1) {
         it.eccn = None;
