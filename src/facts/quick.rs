@@ -1504,6 +1504,29 @@ mod tests {
             agrees(&line)?;
         }
 
+        /// Each record read over the last, as a worker reads them, whether the last was
+        /// read here, by `serde_json`, or given up on part way.
+        #[test]
+        fn reads_over_the_last_record_as_serde_json_reads(
+            lines in prop::collection::vec(prop_oneof![4 => shipment(), 1 => mutated()], 1..8),
+        ) {
+            let mut held = None;
+            for line in &lines {
+                let slow = serde_json::from_str::<Shipment>(line);
+                if read_into(line, &mut held).is_some() {
+                    prop_assert!(slow.is_ok(), "read here, refused by serde_json: {line}");
+                    prop_assert_eq!(
+                        format!("{:?}", held.as_ref().unwrap()),
+                        format!("{:?}", slow.unwrap()),
+                        "{}",
+                        line
+                    );
+                } else if let Ok(s) = slow {
+                    held = Some(s);
+                }
+            }
+        }
+
         #[test]
         fn extras_read_as_serde_json_reads(x in value(), n in number()) {
             let line = format!(
