@@ -192,6 +192,24 @@ pub struct HsCode {
 impl HsCode {
     /// Parses a code written with or without dots and spaces.
     pub fn parse(s: &str) -> Result<Self, String> {
+        // The usual shapes, told at once: nearly every code is written `8542.31` or
+        // `8542.31.90`.
+        let digit = u8::is_ascii_digit;
+        match *s.as_bytes() {
+            [a, b, c, d, b'.', e, f] if [a, b, c, d, e, f].iter().all(digit) => {
+                return Ok(HsCode {
+                    digits: [a, b, c, d, e, f, 0, 0, 0, 0],
+                    len: 6,
+                });
+            }
+            [a, b, c, d, b'.', e, f, b'.', g, h] if [a, b, c, d, e, f, g, h].iter().all(digit) => {
+                return Ok(HsCode {
+                    digits: [a, b, c, d, e, f, g, h, 0, 0],
+                    len: 8,
+                });
+            }
+            _ => {}
+        }
         // One pass over the bytes, not chars: a code is read for every item, and any byte
         // that is not a digit, dot or space (a non-ASCII one included) refuses it anyway.
         let mut digits = [0u8; 10];
