@@ -476,11 +476,52 @@ impl<'a> Cursor<'a> {
     }
 
     fn country(&mut self) -> Option<CountryCode> {
+        // A code as records write it, `"KG"`, is read without the string reader: two
+        // letters have no escape to decode.
+        if let Some(&[b'"', a, b, b'"']) = self.b.get(self.i..).and_then(<[u8]>::first_chunk)
+            && a.is_ascii_uppercase()
+            && b.is_ascii_uppercase()
+        {
+            let code = CountryCode::parse(self.text.get(self.i + 1..self.i + 3)?).ok()?;
+            self.i += 4;
+            return Some(code);
+        }
         CountryCode::parse(&self.string()?).ok()
     }
 
     fn date(&mut self) -> Option<Date> {
+        // A date as records write it, `"2024-05-01"`, is read without the string reader:
+        // digits and dashes have no escape to decode.
+        if let Some(&[b'"', y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'"']) =
+            self.b.get(self.i..).and_then(<[u8]>::first_chunk)
+            && [y0, y1, y2, y3, m0, m1, d0, d1]
+                .iter()
+                .all(u8::is_ascii_digit)
+        {
+            let date = parse_date(self.text.get(self.i + 1..self.i + 11)?).ok()?;
+            self.i += 12;
+            return Some(date);
+        }
         parse_date(&self.string()?).ok()
+    }
+
+    /// An HS code written as a string.
+    fn hs_code(&mut self) -> Option<HsCode> {
+        // The usual codes, `"8542.31"` and `"8542.31.90"`, are read without the string
+        // reader: a code that parses has only digits, dots and spaces, no escape.
+        if self.b.get(self.i) == Some(&b'"') {
+            for end in [8, 11] {
+                if self.b.get(self.i + end) == Some(&b'"')
+                    && let Some(text) = self.text.get(self.i + 1..self.i + end)
+                    && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                    && let Ok(code) = HsCode::parse(text)
+                {
+                    self.i += end + 1;
+                    return Some(code);
+                }
+            }
+        }
+        HsCode::parse(&self.string()?).ok()
     }
 
     fn percent(&mut self) -> Option<Percent> {
@@ -943,14 +984,13 @@ fn item(c: &mut Cursor<'_>, it: &mut Item) -> Option<()> {
         match k {
             // `hs_code`
             0 => {
-                let code = match c.peek()? {
-                    b'"' => HsCode::parse(&c.string()?),
+                hs_code = Some(match c.peek()? {
+                    b'"' => c.hs_code()?,
                     _ => match c.number()? {
-                        Number::U(u) => HsCode::parse(&u.to_string()),
+                        Number::U(u) => HsCode::parse(&u.to_string()).ok()?,
                         _ => return None,
                     },
-                };
-                hs_code = Some(code.ok()?);
+                });
             }
             // `eccn`
             1 => it.eccn = c.nullable(|c| Eccn::parse(&c.string()?).ok())?,
