@@ -75,6 +75,16 @@ impl Number {
     }
 }
 
+impl From<Number> for serde_yaml::Number {
+    fn from(n: Number) -> serde_yaml::Number {
+        match n {
+            Number::U(u) => u.into(),
+            Number::I(i) => i.into(),
+            Number::F(f) => f.into(),
+        }
+    }
+}
+
 /// The powers of ten a float's significand can be multiplied or divided by exactly:
 /// the first entries of `serde_json`'s own table.
 const POW10: [f64; 23] = [
@@ -455,11 +465,7 @@ impl<'a> Cursor<'a> {
                 self.word(b"null")?;
                 Value::Null
             }
-            _ => Value::Number(match self.number()? {
-                Number::U(u) => u.into(),
-                Number::I(i) => i.into(),
-                Number::F(f) => f.into(),
-            }),
+            _ => Value::Number(self.number()?.into()),
         })
     }
 
@@ -540,7 +546,11 @@ impl<'a> Cursor<'a> {
 
     /// A field beyond the schema, into the facts of the record read before.
     fn refill(&mut self, extra: &mut Refill<'_>, key: &str) -> Option<()> {
-        let v = self.value()?;
+        // Most extra facts are numbers: read without the reader of any value.
+        let v = match self.peek()? {
+            b'0'..=b'9' | b'-' => Value::Number(self.number()?.into()),
+            _ => self.value()?,
+        };
         extra.insert(key, v)
     }
 }
