@@ -604,8 +604,12 @@ impl<'e> Refill<'e> {
             if let Some((k, v)) = self.extra.0.get_mut(n)
                 && k.as_str() == key
             {
-                // The facts kept are those read, in key order.
-                *v = value;
+                // The facts kept are those read, in key order. A number over a number
+                // has nothing to drop.
+                match (v, value) {
+                    (Value::Number(old), Value::Number(new)) => *old = new,
+                    (v, value) => *v = value,
+                }
                 self.kept = Some(n + 1);
                 return Some(());
             }
@@ -864,26 +868,28 @@ fn shipment(c: &mut Cursor<'_>, s: &mut Shipment) -> Option<()> {
         Some(())
     })?;
     extra.finish();
-    // The parties and the items were read in place: they must have been there.
+    // The parties and the items were read in place: they must have been there. The
+    // fields not given are emptied; one that can hold memory is checked first, as most
+    // are empty already, and emptying one calls the drop of what it held.
     if absent(seen, 4) || absent(seen, 5) || absent(seen, 7) {
         return None;
     }
     s.id = id?;
     s.date = date?;
     s.destination = destination?;
-    if absent(seen, 3) {
+    if absent(seen, 3) && s.route.is_some() {
         s.route = None;
     }
-    if absent(seen, 6) {
+    if absent(seen, 6) && s.end_user.is_some() {
         s.end_user = None;
     }
-    if absent(seen, 8) {
+    if absent(seen, 8) && s.intermediaries.is_some() {
         s.intermediaries = None;
     }
-    if absent(seen, 9) {
+    if absent(seen, 9) && s.contract.is_some() {
         s.contract = None;
     }
-    if absent(seen, 10) {
+    if absent(seen, 10) && s.licenses.is_some() {
         s.licenses = None;
     }
     Some(())
@@ -948,16 +954,16 @@ fn party(c: &mut Cursor<'_>, p: &mut Party) -> Option<()> {
     if absent(seen, 1) {
         return None;
     }
-    if absent(seen, 0) {
+    if absent(seen, 0) && p.id.is_some() {
         p.id = None;
     }
     if absent(seen, 2) {
         p.country = None;
     }
-    if absent(seen, 3) {
+    if absent(seen, 3) && p.city.is_some() {
         p.city = None;
     }
-    if absent(seen, 4) {
+    if absent(seen, 4) && p.role.is_some() {
         p.role = None;
     }
     if absent(seen, 5) {
@@ -966,7 +972,7 @@ fn party(c: &mut Cursor<'_>, p: &mut Party) -> Option<()> {
     if absent(seen, 6) {
         p.percent = None;
     }
-    if absent(seen, 7) {
+    if absent(seen, 7) && p.owners.is_some() {
         p.owners = None;
     }
     Some(())
@@ -1022,10 +1028,10 @@ fn item(c: &mut Cursor<'_>, it: &mut Item) -> Option<()> {
     })?;
     extra.finish();
     it.hs_code = hs_code?;
-    if absent(seen, 1) {
+    if absent(seen, 1) && it.eccn.is_some() {
         it.eccn = None;
     }
-    if absent(seen, 2) {
+    if absent(seen, 2) && it.description.is_some() {
         it.description = None;
     }
     if absent(seen, 3) {
@@ -1037,10 +1043,10 @@ fn item(c: &mut Cursor<'_>, it: &mut Item) -> Option<()> {
     if absent(seen, 6) {
         it.us_content_percent = None;
     }
-    if absent(seen, 7) {
+    if absent(seen, 7) && it.unit.is_some() {
         it.unit = None;
     }
-    if absent(seen, 8) {
+    if absent(seen, 8) && it.value.is_some() {
         it.value = None;
     }
     Some(())
