@@ -121,6 +121,17 @@ impl CountryCode {
         Ok(CountryCode([b[0], b[1]]))
     }
 
+    /// The code of two upper-case letters if it is assigned: [`CountryCode::parse`] for
+    /// a reader that holds the letters already, with no message to word.
+    #[must_use]
+    pub fn from_letters(a: u8, b: u8) -> Option<Self> {
+        if !a.is_ascii_uppercase() || !b.is_ascii_uppercase() {
+            return None;
+        }
+        let assigned = ASSIGNED.get(usize::from(a - b'A') * 26 + usize::from(b - b'A'))?;
+        assigned.then_some(CountryCode([a, b]))
+    }
+
     /// The two letters as bytes.
     #[must_use]
     pub fn letters(self) -> [u8; 2] {
@@ -514,6 +525,23 @@ mod tests {
         assert!(CountryCode::parse("kg").is_err());
         assert!(CountryCode::parse("XX").is_err());
         assert!(CountryCode::parse("RUS").is_err());
+    }
+
+    #[test]
+    fn country_codes_from_letters_are_those_parsed() {
+        for a in 0..=u8::MAX {
+            for b in [b'A', b'G', b'S', b'U', b'Z', b'a', b'@', b'[', 0x80] {
+                let text = [a, b];
+                let parsed = std::str::from_utf8(&text)
+                    .ok()
+                    .and_then(|s| CountryCode::parse(s).ok());
+                assert_eq!(CountryCode::from_letters(a, b), parsed, "{a} {b}");
+                let parsed = std::str::from_utf8(&[b, a])
+                    .ok()
+                    .and_then(|s| CountryCode::parse(s).ok());
+                assert_eq!(CountryCode::from_letters(b, a), parsed, "{b} {a}");
+            }
+        }
     }
 
     #[test]

@@ -488,9 +488,8 @@ impl<'a> Cursor<'a> {
             && a.is_ascii_uppercase()
             && b.is_ascii_uppercase()
         {
-            let code = CountryCode::parse(self.text.get(self.i + 1..self.i + 3)?).ok()?;
             self.i += 4;
-            return Some(code);
+            return CountryCode::from_letters(a, b);
         }
         CountryCode::parse(&self.string()?).ok()
     }
