@@ -40,8 +40,11 @@ impl Extra {
         if self.0.is_empty() {
             // The usual case, allocated at its size rather than grown, or in the room
             // left by the facts of a record read before into the same place.
-            self.0.reserve_exact(1);
-            self.0.push((key.into(), value));
+            if self.0.capacity() == 0 {
+                self.0 = vec![(key.into(), value)];
+            } else {
+                self.0.push((key.into(), value));
+            }
             return None;
         }
         match self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
