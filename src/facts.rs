@@ -310,7 +310,9 @@ impl<'de> Deserialize<'de> for ShipmentId {
 impl ShipmentId {
     /// The id if it is not blank.
     fn check(s: CompactString) -> Result<ShipmentId, &'static str> {
-        if s.trim().is_empty() {
+        // Blank when every character is white space: told at its first character, as
+        // ids are not blank, without trimming both ends.
+        if s.chars().all(char::is_whitespace) {
             Err("the shipment id is empty")
         } else {
             Ok(ShipmentId(s))
