@@ -183,14 +183,14 @@ fn error(
 /// `None` for an error record.
 fn one(
     out: &mut Vec<u8>,
+    held: &mut Option<Shipment>,
     rules: &RuleSet,
     opts: Options,
     source: &str,
     line: usize,
     text: &str,
 ) -> Option<Verdict> {
-    // Matched in place: moving the shipment out of the result copies it.
-    match &Shipment::from_json_line(text, source, line) {
+    match Shipment::read_json_line(held, text, source, line) {
         Ok(s) => {
             let o = evaluate(rules, s, &opts);
             crate::outcome_json::write(out, &o);
@@ -259,10 +259,13 @@ pub fn run(
 }
 
 /// Evaluates one input line: appends its output line to `out` and its verdict (`None`:
-/// an error record) to `verdicts`; a blank line is not a record and adds nothing.
+/// an error record) to `verdicts`; a blank line is not a record and adds nothing. The
+/// record is read into `held`, over the worker's last shipment.
+#[allow(clippy::too_many_arguments)] // the worker's buffers, its run's settings, and the line
 fn record(
     out: &mut Vec<u8>,
     verdicts: &mut Vec<Option<Verdict>>,
+    held: &mut Option<Shipment>,
     rules: &RuleSet,
     opts: Options,
     source: &str,
@@ -311,7 +314,7 @@ fn record(
     } else {
         t
     };
-    verdicts.push(one(out, rules, opts, source, line_no, t));
+    verdicts.push(one(out, held, rules, opts, source, line_no, t));
 }
 
 /// The input, cut into batches of whole lines. It is read straight into the slots' buffers
@@ -476,6 +479,8 @@ fn work(
     work: &Mutex<Receiver<Slot>>,
     done: &SyncSender<Slot>,
 ) {
+    // Each record is read over the last one, into the same buffers.
+    let mut held = None;
     loop {
         let next = work.lock().map(|rx| rx.recv());
         let Ok(Ok(mut slot)) = next else {
@@ -491,6 +496,7 @@ fn work(
             record(
                 &mut output,
                 &mut verdicts,
+                &mut held,
                 rules,
                 opts,
                 source,

@@ -38,8 +38,13 @@ impl Extra {
     /// Adds a fact, in key order; the value it replaces, if the key was there.
     pub fn insert(&mut self, key: &str, value: serde_yaml::Value) -> Option<serde_yaml::Value> {
         if self.0.is_empty() {
-            // The usual case, allocated at its size rather than grown.
-            self.0 = vec![(key.into(), value)];
+            // The usual case, allocated at its size rather than grown, or in the room
+            // left by the facts of a record read before into the same place.
+            if self.0.capacity() == 0 {
+                self.0 = vec![(key.into(), value)];
+            } else {
+                self.0.push((key.into(), value));
+            }
             return None;
         }
         match self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
@@ -305,7 +310,9 @@ impl<'de> Deserialize<'de> for ShipmentId {
 impl ShipmentId {
     /// The id if it is not blank.
     fn check(s: CompactString) -> Result<ShipmentId, &'static str> {
-        if s.trim().is_empty() {
+        // Blank when every character is white space: told at its first character, as
+        // ids are not blank, without trimming both ends.
+        if s.chars().all(char::is_whitespace) {
             Err("the shipment id is empty")
         } else {
             Ok(ShipmentId(s))
@@ -881,45 +888,33 @@ impl Shipment {
 
     /// Parses and validates one shipment from a line of JSON Lines; `name` and `line`
     /// locate it in diagnostics.
+    #[allow(clippy::expect_used)] // a shipment is read into `held` or the reading fails
     pub fn from_json_line(text: &str, name: &str, line: usize) -> Result<Shipment, Problem> {
-        // Built only for a diagnostic: most records are good, and copying each line
-        // would cost more than reading it.
-        let file = || SourceFile {
-            name: name.to_string(),
-            text: text.into(),
-        };
-        let at_column = |code: Code, col: usize, message: String| {
-            let mut p = Problem::in_file(code, &file(), col - 1, col, message);
-            // The record is read as a file of its own: its position is the line in the
-            // input, and a snippet of it would number that line 1, so none is shown.
-            p.line_col = Some((line, col));
-            p.at = None;
-            p
-        };
+        let mut held = None;
+        Shipment::read_json_line(&mut held, text, name, line)?;
+        Ok(held.expect("a shipment was read"))
+    }
+
+    /// Reads one shipment from a line of JSON Lines as [`Shipment::from_json_line`] does,
+    /// into `held`: over the shipment read before, whose buffers it reuses, if `held`
+    /// holds one. On an error `held` holds a shipment partly overwritten, fit only to be
+    /// read into again.
+    #[allow(clippy::expect_used)] // a shipment is read into `held` or the reading fails
+    pub fn read_json_line<'s>(
+        held: &'s mut Option<Shipment>,
+        text: &str,
+        name: &str,
+        line: usize,
+    ) -> Result<&'s Shipment, Problem> {
         // One typed pass over the text: no value tree, extra facts captured on the way.
         // The record's usual shape is read by a reader made for it; whatever it leaves,
         // `serde_json` reads, and it alone words the diagnostics.
-        // Matched, not chained: the shipment is large, and each step it passes through
-        // would be a copy of it.
-        let mut s = match quick::read(text) {
-            Some(s) => s,
-            None => serde_json::from_str::<Shipment>(text).map_err(|e| {
-                match too_deep(text) {
-                    // The reader stops at its own depth limit; say which bracket crossed ours.
-                    Some(at) if e.to_string().contains("recursion limit") => at_column(
-                        Code::Limit,
-                        at + 1,
-                        format!("the record nests more than {MAX_YAML_DEPTH} levels deep"),
-                    ),
-                    // Columns count within the line; the line is the record's.
-                    _ => at_column(
-                        Code::Shipment,
-                        e.column().max(1),
-                        plain_message(&e.to_string()),
-                    ),
-                }
-            })?,
-        };
+        if quick::read_into(text, held).is_none() {
+            let s = serde_json::from_str::<Shipment>(text)
+                .map_err(|e| json_problem(text, name, line, &e))?;
+            *held = Some(s);
+        }
+        let s = held.as_mut().expect("a shipment was read");
         // JSON has no extra fact without a canonical form: the reader gives string keys
         // only, refuses numbers out of range, and has no tags. The walk is skipped, and the
         // claim checked wherever debug assertions run.
@@ -998,6 +993,38 @@ impl Shipment {
             *pair = [digit(b >> 4), digit(b & 15)];
         }
         FactsDigest(Some(out))
+    }
+}
+
+/// The diagnostic for a record `serde_json` refused: line `line` of `name`.
+fn json_problem(text: &str, name: &str, line: usize, e: &serde_json::Error) -> Problem {
+    // Built only for a diagnostic: most records are good, and copying each line
+    // would cost more than reading it.
+    let file = || SourceFile {
+        name: name.to_string(),
+        text: text.into(),
+    };
+    let at_column = |code: Code, col: usize, message: String| {
+        let mut p = Problem::in_file(code, &file(), col - 1, col, message);
+        // The record is read as a file of its own: its position is the line in the
+        // input, and a snippet of it would number that line 1, so none is shown.
+        p.line_col = Some((line, col));
+        p.at = None;
+        p
+    };
+    match too_deep(text) {
+        // The reader stops at its own depth limit; say which bracket crossed ours.
+        Some(at) if e.to_string().contains("recursion limit") => at_column(
+            Code::Limit,
+            at + 1,
+            format!("the record nests more than {MAX_YAML_DEPTH} levels deep"),
+        ),
+        // Columns count within the line; the line is the record's.
+        _ => at_column(
+            Code::Shipment,
+            e.column().max(1),
+            plain_message(&e.to_string()),
+        ),
     }
 }
 

@@ -121,6 +121,17 @@ impl CountryCode {
         Ok(CountryCode([b[0], b[1]]))
     }
 
+    /// The code of two upper-case letters if it is assigned: [`CountryCode::parse`] for
+    /// a reader that holds the letters already, with no message to word.
+    #[must_use]
+    pub fn from_letters(a: u8, b: u8) -> Option<Self> {
+        if !a.is_ascii_uppercase() || !b.is_ascii_uppercase() {
+            return None;
+        }
+        let assigned = ASSIGNED.get(usize::from(a - b'A') * 26 + usize::from(b - b'A'))?;
+        assigned.then_some(CountryCode([a, b]))
+    }
+
     /// The two letters as bytes.
     #[must_use]
     pub fn letters(self) -> [u8; 2] {
@@ -192,6 +203,24 @@ pub struct HsCode {
 impl HsCode {
     /// Parses a code written with or without dots and spaces.
     pub fn parse(s: &str) -> Result<Self, String> {
+        // The usual shapes, told at once: nearly every code is written `8542.31` or
+        // `8542.31.90`.
+        let digit = u8::is_ascii_digit;
+        match *s.as_bytes() {
+            [a, b, c, d, b'.', e, f] if [a, b, c, d, e, f].iter().all(digit) => {
+                return Ok(HsCode {
+                    digits: [a, b, c, d, e, f, 0, 0, 0, 0],
+                    len: 6,
+                });
+            }
+            [a, b, c, d, b'.', e, f, b'.', g, h] if [a, b, c, d, e, f, g, h].iter().all(digit) => {
+                return Ok(HsCode {
+                    digits: [a, b, c, d, e, f, g, h, 0, 0],
+                    len: 8,
+                });
+            }
+            _ => {}
+        }
         // One pass over the bytes, not chars: a code is read for every item, and any byte
         // that is not a digit, dot or space (a non-ASCII one included) refuses it anyway.
         let mut digits = [0u8; 10];
@@ -496,6 +525,23 @@ mod tests {
         assert!(CountryCode::parse("kg").is_err());
         assert!(CountryCode::parse("XX").is_err());
         assert!(CountryCode::parse("RUS").is_err());
+    }
+
+    #[test]
+    fn country_codes_from_letters_are_those_parsed() {
+        for a in 0..=u8::MAX {
+            for b in [b'A', b'G', b'S', b'U', b'Z', b'a', b'@', b'[', 0x80] {
+                let text = [a, b];
+                let parsed = std::str::from_utf8(&text)
+                    .ok()
+                    .and_then(|s| CountryCode::parse(s).ok());
+                assert_eq!(CountryCode::from_letters(a, b), parsed, "{a} {b}");
+                let parsed = std::str::from_utf8(&[b, a])
+                    .ok()
+                    .and_then(|s| CountryCode::parse(s).ok());
+                assert_eq!(CountryCode::from_letters(b, a), parsed, "{b} {a}");
+            }
+        }
     }
 
     #[test]
