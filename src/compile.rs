@@ -259,9 +259,7 @@ impl Fast {
 #[must_use]
 pub fn quantified(quantifier: Quantifier, neg: bool) -> (bool, bool) {
     match (quantifier, neg) {
-        (Quantifier::Any, false) | (Quantifier::None, true) => {
-            (true, neg != matches!(quantifier, Quantifier::None))
-        }
+        (Quantifier::Any, false) | (Quantifier::None, true) => (true, false),
         (Quantifier::Any, true) | (Quantifier::None, false) => (false, true),
         (Quantifier::All, false) => (false, false),
         (Quantifier::All, true) => (true, true),
