@@ -1,6 +1,7 @@
 //! Parse-only baseline for the peer benchmark: every line of a JSON Lines file through
-//! `Shipment::from_json_line`, the function `rulecheck eval` batch mode calls on each
-//! record before evaluating it; no rules, no output records. Single thread.
+//! `Shipment::read_json_line`, the function `rulecheck eval` batch mode calls on each
+//! record before evaluating it, reading each record over the last as a batch worker
+//! does; no rules, no output records. Single thread.
 //!
 //! `parse-only FILE.jsonl` prints on stderr: records, errors, seconds, records/s.
 
@@ -23,12 +24,13 @@ fn main() -> std::io::Result<()> {
     let started = Instant::now();
     let (mut records, mut errors, mut line_no) = (0u64, 0u64, 0usize);
     let mut line = String::new();
+    let mut held = None;
     while input.read_line(&mut line)? > 0 {
         line_no += 1;
         let text = line.trim_end_matches(['\n', '\r']);
         if !text.trim().is_empty() {
             records += 1;
-            match Shipment::from_json_line(text, &path, line_no) {
+            match Shipment::read_json_line(&mut held, text, &path, line_no) {
                 Ok(s) => {
                     std::hint::black_box(&s);
                 }
