@@ -930,8 +930,9 @@ fn leaf(
     Tri::from(holds)
 }
 
-/// [`cond`] of an operand of a junction, the body of a quantifier or a filter: untraced,
-/// by [`lean`].
+/// [`cond`] of an operand of a junction, the body of a quantifier or a filter. Untraced,
+/// the commonest tests (a fact in a set, a fact present) are decided here, in the
+/// caller's frame: the call to [`cond`] and the registers it saves cost as much as the test.
 #[allow(clippy::inline_always)]
 #[inline(always)]
 fn operand<'a, const ON: bool>(
@@ -940,11 +941,27 @@ fn operand<'a, const ON: bool>(
     tr: &mut Trace<'a>,
     neg: bool,
 ) -> Tri {
-    if ON {
-        cond::<true>(c, env, tr, neg)
-    } else {
-        lean(c, env, tr, neg)
+    if !ON {
+        match c {
+            Cond::In {
+                value: Value::Fact(fp),
+                set,
+                how,
+                negated,
+            } => {
+                return match env.value_at(fp, tr) {
+                    Some(got) => Tri::from(lookup(set, *how, &got).is_some() != (*negated != neg)),
+                    None => Tri::Unknown,
+                };
+            }
+            Cond::Present { path, missing } => {
+                let present = env.value_at(path, tr).is_some();
+                return Tri::from((present != *missing) != neg);
+            }
+            _ => {}
+        }
     }
+    cond::<ON>(c, env, tr, neg)
 }
 
 /// Evaluates `c` (negated when `neg`), pushing negation down to the tests so that the
@@ -1329,75 +1346,6 @@ fn fast_operand<'a>(c: &'a Fast, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Tri {
         Fast::Present { at, flip } => Tri::from(env.at(at, tr).is_some() != *flip),
         Fast::All(_) | Fast::Any(_) | Fast::Quant { .. } => fast(c, env, tr),
         Fast::Other { cond: c, neg } => cond::<false>(c, env, tr, *neg),
-    }
-}
-
-/// [`cond`] untraced, for the junctions, quantifiers and tests nearly every condition is
-/// made of; the rest go to [`cond`]. Every rule is decided here for every shipment, and
-/// a small function saves and restores fewer registers per call than all of [`cond`].
-fn lean<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tri {
-    match c {
-        Cond::And(xs) | Cond::Or(xs) => {
-            let all_mode = matches!(c, Cond::And(_)) != neg;
-            let mut result = if all_mode { Tri::True } else { Tri::False };
-            for x in xs {
-                match (all_mode, lean_operand(x, env, tr, neg)) {
-                    (true, Tri::False) => return Tri::False,
-                    (false, Tri::True) => return Tri::True,
-                    (_, Tri::Unknown) => result = Tri::Unknown,
-                    _ => {}
-                }
-            }
-            result
-        }
-        Cond::Not(x) => lean(x, env, tr, !neg),
-        Cond::Quant {
-            quantifier,
-            slot,
-            collection,
-            body,
-        } => {
-            let Some(Val::List(list)) = env.value_at(collection, tr) else {
-                return Tri::Unknown;
-            };
-            let (exists, body_neg) = quantified(*quantifier, neg);
-            let mut result = if exists { Tri::False } else { Tri::True };
-            for i in 0..list.len() {
-                bind(env, *slot, collection, list, i);
-                match (exists, lean_operand(body, env, tr, body_neg)) {
-                    (false, Tri::False) => return Tri::False,
-                    (true, Tri::True) => return Tri::True,
-                    (_, Tri::Unknown) => result = Tri::Unknown,
-                    _ => {}
-                }
-            }
-            result
-        }
-        _ => lean_operand(c, env, tr, neg),
-    }
-}
-
-/// [`lean`] of an operand: the commonest tests (a fact in a set, a fact present) are
-/// decided here, in the caller's frame, where a call would cost as much as the test.
-#[allow(clippy::inline_always)]
-#[inline(always)]
-fn lean_operand<'a>(c: &'a Cond, env: &mut Env<'a>, tr: &mut Trace<'a>, neg: bool) -> Tri {
-    match c {
-        Cond::In {
-            value: Value::Fact(fp),
-            set,
-            how,
-            negated,
-        } => match env.value_at(fp, tr) {
-            Some(got) => Tri::from(lookup(set, *how, &got).is_some() != (*negated != neg)),
-            None => Tri::Unknown,
-        },
-        Cond::Present { path, missing } => {
-            let present = env.value_at(path, tr).is_some();
-            Tri::from((present != *missing) != neg)
-        }
-        Cond::And(_) | Cond::Or(_) | Cond::Not(_) | Cond::Quant { .. } => lean(c, env, tr, neg),
-        _ => cond::<false>(c, env, tr, neg),
     }
 }
 
