@@ -14,7 +14,7 @@ use crate::compile::{
     At, Cond, Const, CountryOf, FactPath, Fast, ListSet, Lookup, Reach, Root, Rule, RuleSet,
     Segment, Value, quantified,
 };
-use crate::facts::{Contract, Extra, Item, License, Money, Owner, Party, Shipment};
+use crate::facts::{Contract, Item, License, Money, Owner, Party, Shipment};
 use crate::schema::{Field, Ty};
 use crate::types::{CountryCode, Date, HsCode, Verdict};
 use crate::verdict::{
@@ -201,27 +201,17 @@ fn typed_extra<'a>(v: &'a serde_yaml::Value, ty: &Ty) -> Option<Val<'a>> {
     }
 }
 
-/// The extra fact `name`: found by a scan, which compares fewer bytes than the binary
-/// search of [`Extra::get`] on the few facts a shipment, party or item has.
-#[inline]
-fn extra_get<'a>(extra: &'a Extra, name: &str) -> Option<&'a serde_yaml::Value> {
-    extra
-        .iter()
-        .find(|(k, _)| k.as_str() == name)
-        .map(|(_, v)| v)
-}
-
 // Inlined into the one loop that walks paths: a call per step cost as much as the step.
 #[allow(clippy::inline_always)]
 #[inline(always)]
 fn field<'a>(v: &Val<'a>, f: &Field, ty: &Ty) -> Option<Val<'a>> {
     use Field as F;
     match (v, f) {
-        (Val::Shipment(s), F::Extra(n)) => typed_extra(extra_get(&s.extra, n)?, ty),
-        (Val::Party(p), F::Extra(n)) => typed_extra(extra_get(&p.extra, n)?, ty),
-        (Val::Item(i), F::Extra(n)) => typed_extra(extra_get(&i.extra, n)?, ty),
-        (Val::Contract(c), F::Extra(n)) => typed_extra(extra_get(&c.extra, n)?, ty),
-        (Val::License(l), F::Extra(n)) => typed_extra(extra_get(&l.extra, n)?, ty),
+        (Val::Shipment(s), F::Extra(n)) => typed_extra(s.extra.get(&**n)?, ty),
+        (Val::Party(p), F::Extra(n)) => typed_extra(p.extra.get(&**n)?, ty),
+        (Val::Item(i), F::Extra(n)) => typed_extra(i.extra.get(&**n)?, ty),
+        (Val::Contract(c), F::Extra(n)) => typed_extra(c.extra.get(&**n)?, ty),
+        (Val::License(l), F::Extra(n)) => typed_extra(l.extra.get(&**n)?, ty),
         (Val::Shipment(s), f) => Some(match f {
             F::Id => Val::Str(&s.id.0),
             F::Date => Val::Date(s.date),
