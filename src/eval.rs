@@ -18,8 +18,7 @@ use crate::facts::{Contract, Item, License, Money, Owner, Party, Shipment};
 use crate::schema::{Field, Ty};
 use crate::types::{CountryCode, Date, HsCode, Verdict};
 use crate::verdict::{
-    Evidence, ExceptionNote, ExceptionOutcome, FactsDigest, Finding, Missing, NotFired, Outcome,
-    Text,
+    Evidence, ExceptionNote, ExceptionOutcome, Finding, Missing, NotFired, Outcome, Text,
 };
 
 /// Kleene truth values.
@@ -1703,7 +1702,7 @@ fn evaluate_with(rules: &RuleSet, shipment: &Shipment, opts: Options, full: bool
         as_of,
         verdict,
         rules_digest: shared.digest.clone(),
-        facts_digest: FactsDigest::of(shipment),
+        facts_digest: shipment.facts_digest().clone(),
         findings,
         missing,
         relaxed,

@@ -2,6 +2,7 @@
 //! with every schema violation located in the shipment file.
 
 use std::fmt;
+use std::ops::Deref;
 
 use compact_str::{CompactString, ToCompactString as _};
 use serde::de::{self, MapAccess, Visitor};
@@ -241,25 +242,93 @@ pub struct Shipment {
     digest: FactsDigest,
 }
 
-/// `sha256:` and 64 hexadecimal digits, held in place: a digest has a fixed size, and
-/// every shipment has one.
-#[derive(Clone, Default)]
-struct FactsDigest(Option<[u8; 7 + 64]>);
+/// The length of a facts digest: `sha256:` and 64 hexadecimal digits.
+const DIGEST_LEN: usize = 7 + 64;
+
+/// A shipment's facts digest, `sha256:` of its canonical form, and the one its outcomes
+/// carry: every shipment and outcome has one, so it is held in place rather than
+/// allocated. Other texts (outcomes made by hand) are held as they are. It reads,
+/// compares, prints and serialises as its text.
+#[derive(Clone)]
+pub struct FactsDigest(DigestRepr);
+
+#[derive(Clone)]
+enum DigestRepr {
+    /// A shipment's digest: `sha256:` and 64 hexadecimal digits, which JSON never escapes.
+    Plain([u8; DIGEST_LEN]),
+    Owned(String),
+}
 
 impl FactsDigest {
-    /// The digest as text; empty before it is computed.
-    fn as_str(&self) -> &str {
-        // ASCII, written by `compute_digest`: the conversion cannot fail.
-        self.0
-            .as_ref()
-            .and_then(|d| std::str::from_utf8(d).ok())
-            .unwrap_or_default()
+    /// The text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Copied from a `str` whole: the conversion cannot fail.
+            DigestRepr::Plain(b) => std::str::from_utf8(b).unwrap_or_default(),
+            DigestRepr::Owned(s) => s,
+        }
+    }
+
+    /// The text's bytes, when JSON is known to escape none of them.
+    #[must_use]
+    pub fn plain_bytes(&self) -> Option<&[u8]> {
+        match &self.0 {
+            DigestRepr::Plain(b) => Some(b),
+            DigestRepr::Owned(_) => None,
+        }
+    }
+}
+
+impl Deref for FactsDigest {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for FactsDigest {
+    fn from(s: &str) -> FactsDigest {
+        FactsDigest(DigestRepr::Owned(s.to_string()))
+    }
+}
+
+impl From<String> for FactsDigest {
+    fn from(s: String) -> FactsDigest {
+        FactsDigest(DigestRepr::Owned(s))
     }
 }
 
 impl fmt::Debug for FactsDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for FactsDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for FactsDigest {
+    fn eq(&self, other: &FactsDigest) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for FactsDigest {}
+
+impl Serialize for FactsDigest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl Default for FactsDigest {
+    /// Empty: a shipment's digest before it is computed.
+    fn default() -> FactsDigest {
+        FactsDigest(DigestRepr::Owned(String::new()))
     }
 }
 
@@ -969,6 +1038,12 @@ impl Shipment {
         self.digest.as_str()
     }
 
+    /// [`Shipment::digest`] as its type, for an outcome to hold.
+    #[must_use]
+    pub fn facts_digest(&self) -> &FactsDigest {
+        &self.digest
+    }
+
     #[allow(clippy::expect_used)] // extra facts were checked to have a canonical JSON form when the shipment was read
     fn compute_digest(&self) -> FactsDigest {
         // The canonical form is the typed shipment as compact JSON: fields in schema
@@ -991,7 +1066,7 @@ impl Shipment {
             }
             hash
         });
-        let mut out = [0; 7 + 64];
+        let mut out = [0; DIGEST_LEN];
         let (prefix, digits) = out.split_at_mut(7);
         prefix.copy_from_slice(b"sha256:");
         // Formatting each byte through `{:x}` costs more than the hash of a shipment; a
@@ -1001,7 +1076,7 @@ impl Shipment {
         for (pair, b) in digits.as_chunks_mut::<2>().0.iter_mut().zip(hash) {
             *pair = [digit(b >> 4), digit(b & 15)];
         }
-        FactsDigest(Some(out))
+        FactsDigest(DigestRepr::Plain(out))
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use compact_str::CompactString;
 use serde::Serialize;
 
+pub use crate::facts::FactsDigest;
 use crate::types::{Date, Verdict};
 
 /// Text of an outcome that most outcomes repeat (rule ids, citations, list entries):
@@ -189,102 +190,6 @@ impl Ord for Text {
 }
 
 impl Serialize for Text {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-/// The length of a facts digest: `sha256:` and 64 hexadecimal digits.
-const DIGEST_LEN: usize = 7 + 64;
-
-/// An outcome's facts digest: every outcome has one, so a shipment's digest is held in
-/// place rather than allocated. Other texts (outcomes made by hand) are held as they are.
-/// It reads, compares, prints and serialises as its text.
-#[derive(Clone)]
-pub struct FactsDigest(DigestRepr);
-
-#[derive(Clone)]
-enum DigestRepr {
-    /// A shipment's digest: `sha256:` and 64 hexadecimal digits, which JSON never escapes.
-    Plain([u8; DIGEST_LEN]),
-    Owned(String),
-}
-
-impl FactsDigest {
-    /// The digest of `s`'s facts (see [`crate::facts::Shipment::digest`]).
-    #[must_use]
-    pub fn of(s: &crate::facts::Shipment) -> FactsDigest {
-        let d = s.digest();
-        debug_assert!(
-            d.bytes()
-                .all(|b| b.is_ascii_hexdigit() || b"sha256:".contains(&b))
-        );
-        match <[u8; DIGEST_LEN]>::try_from(d.as_bytes()) {
-            Ok(b) => FactsDigest(DigestRepr::Plain(b)),
-            Err(_) => d.into(),
-        }
-    }
-
-    /// The text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        match &self.0 {
-            // Copied from a `str` whole: the conversion cannot fail.
-            DigestRepr::Plain(b) => std::str::from_utf8(b).unwrap_or_default(),
-            DigestRepr::Owned(s) => s,
-        }
-    }
-
-    /// The text's bytes, when JSON is known to escape none of them.
-    #[must_use]
-    pub fn plain_bytes(&self) -> Option<&[u8]> {
-        match &self.0 {
-            DigestRepr::Plain(b) => Some(b),
-            DigestRepr::Owned(_) => None,
-        }
-    }
-}
-
-impl Deref for FactsDigest {
-    type Target = str;
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl From<&str> for FactsDigest {
-    fn from(s: &str) -> FactsDigest {
-        FactsDigest(DigestRepr::Owned(s.to_string()))
-    }
-}
-
-impl From<String> for FactsDigest {
-    fn from(s: String) -> FactsDigest {
-        FactsDigest(DigestRepr::Owned(s))
-    }
-}
-
-impl fmt::Debug for FactsDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for FactsDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.as_str(), f)
-    }
-}
-
-impl PartialEq for FactsDigest {
-    fn eq(&self, other: &FactsDigest) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Eq for FactsDigest {}
-
-impl Serialize for FactsDigest {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
