@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::ast::{self, CompareOp, Decl, Expr, Leaves, LiteralKind, SetRef, Term};
 use crate::compile::{
-    Cond, Const, Entry, Exception, FactPath, ListKind, ListSet, Lookup, Period, Regime, Root, Rule,
-    RuleSet, Segment, Value,
+    Cond, Const, Entry, Exception, FactPath, ListKind, ListSet, Lookup, Period, Reach, Regime,
+    Root, Rule, RuleSet, Segment, Value,
 };
 use crate::diagnostics::{Code, Problem, Problems, did_you_mean};
 use crate::lists::{self, Format};
@@ -1047,6 +1047,7 @@ impl Cx<'_> {
                 steps: vec![],
                 names: vec![first.name.as_str().into()],
                 ty: ty.clone(),
+                reach: Reach::Bound(*slot),
             },
             Some(Binding::Alias(a)) => a.clone(),
             None => {
@@ -1091,6 +1092,7 @@ impl Cx<'_> {
                         return None;
                     }
                     return Some(FactPath {
+                        reach: Reach::of(&root, &[]),
                         root,
                         steps: vec![],
                         names: p.segments.iter().map(|s| s.name.as_str().into()).collect(),
@@ -1100,6 +1102,7 @@ impl Cx<'_> {
                 match self.schema.field(Kind::Shipment, &first.name) {
                     Some((f, ty)) => FactPath {
                         root: Root::Shipment,
+                        reach: Reach::Shipment(f.clone()),
                         steps: vec![f],
                         names: vec![first.name.as_str().into()],
                         ty,
@@ -1171,6 +1174,8 @@ impl Cx<'_> {
                 }
             }
         }
+        // Decided again for the steps added to the first (or to an alias).
+        fp.reach = Reach::of(&fp.root, &fp.steps);
         Some(fp)
     }
 

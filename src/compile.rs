@@ -67,7 +67,7 @@ pub enum Fast {
     /// A fact in a set: holds when it is found, or (`flip`) when it is not.
     In {
         /// The fact.
-        at: At,
+        at: FactPath,
         /// The set.
         set: Arc<ListSet>,
         /// How it is looked up.
@@ -88,7 +88,7 @@ pub enum Fast {
     /// Presence of a fact: holds when it is present, or (`flip`) when it is missing.
     Present {
         /// The fact.
-        at: At,
+        at: FactPath,
         /// The test holds when the fact is missing.
         flip: bool,
     },
@@ -99,7 +99,7 @@ pub enum Fast {
         /// Slot of the bound variable.
         slot: usize,
         /// The collection.
-        at: At,
+        at: FactPath,
         /// The body.
         body: Box<Fast>,
     },
@@ -125,18 +125,9 @@ pub enum CountryOf {
     EndUser,
 }
 
-/// A fact path and where its value is: most paths rules test are a field of the
-/// shipment, of a named party or of a bound variable.
-#[derive(Debug)]
-pub struct At {
-    /// Where the value is.
-    pub reach: Reach,
-    /// The path.
-    pub path: FactPath,
-}
-
-/// Where a fact path's value is.
-#[derive(Debug)]
+/// Where a fact path's value is: most paths rules test are a field of the shipment, of
+/// a named party or of a bound variable, and those are taken in one step.
+#[derive(Debug, Clone, PartialEq)]
 #[repr(u8)]
 pub enum Reach {
     /// A field of the shipment.
@@ -171,9 +162,11 @@ impl CountryOf {
     }
 }
 
-impl At {
-    fn of(path: &FactPath) -> At {
-        let reach = match (&path.root, path.steps.as_slice()) {
+impl Reach {
+    /// Where the value of the path from `root` by `steps` is.
+    #[must_use]
+    pub fn of(root: &Root, steps: &[Field]) -> Reach {
+        match (root, steps) {
             (Root::Var(slot), []) => Reach::Bound(*slot),
             (Root::Var(slot), [f]) => Reach::Var(*slot, f.clone()),
             (Root::Shipment, [f]) => Reach::Shipment(f.clone()),
@@ -181,10 +174,6 @@ impl At {
             (Root::Shipment, [Field::Consignee, f]) => Reach::Consignee(f.clone()),
             (Root::Shipment, [Field::EndUser, f]) => Reach::EndUser(f.clone()),
             _ => Reach::Walk,
-        };
-        At {
-            reach,
-            path: path.clone(),
         }
     }
 }
@@ -223,13 +212,13 @@ impl Fast {
                 how,
                 negated,
             } => Fast::In {
-                at: At::of(fp),
+                at: fp.clone(),
                 set: Arc::clone(set),
                 how: *how,
                 flip: *negated != neg,
             },
             Cond::Present { path, missing } => Fast::Present {
-                at: At::of(path),
+                at: path.clone(),
                 flip: *missing != neg,
             },
             Cond::Quant {
@@ -242,7 +231,7 @@ impl Fast {
                 Fast::Quant {
                     exists,
                     slot: *slot,
-                    at: At::of(collection),
+                    at: collection.clone(),
                     body: Box::new(Fast::of(body, body_neg)),
                 }
             }
@@ -594,6 +583,8 @@ pub struct FactPath {
     pub names: Vec<Box<str>>,
     /// The type of the value at the end.
     pub ty: Ty,
+    /// Where the value is, decided from `root` and `steps` when the path is resolved.
+    pub reach: Reach,
 }
 
 /// A named set: inline or loaded from data, with its provenance and an index.

@@ -11,8 +11,8 @@ use smallvec::SmallVec;
 
 use crate::ast::{CompareOp, Leaves, TimeUnit};
 use crate::compile::{
-    At, Cond, Const, CountryOf, FactPath, Fast, ListSet, Lookup, Reach, Root, Rule, RuleSet,
-    Segment, Value, quantified,
+    Cond, Const, CountryOf, FactPath, Fast, ListSet, Lookup, Reach, Root, Rule, RuleSet, Segment,
+    Value, quantified,
 };
 use crate::facts::{Contract, Item, License, Money, Owner, Party, Shipment};
 use crate::schema::{Field, Ty};
@@ -432,29 +432,31 @@ impl<'a> Env<'a> {
 
     /// The value at `fp` when it is one step from the shipment or from a bound variable,
     /// or a field of a named party, as nearly every path rules test is: taken in one
-    /// step, without walking the steps. `None` for other paths.
+    /// step, where the rule set's compilation found it (`fp.reach`), without walking the
+    /// steps. `None` for other paths.
     #[allow(clippy::inline_always)]
     #[inline(always)]
     #[allow(clippy::option_option)] // none: not a quick path; some none: the fact is missing
     fn quick(&self, fp: &'a FactPath) -> Option<Option<Val<'a>>> {
+        debug_assert_eq!(
+            fp.reach,
+            Reach::of(&fp.root, &fp.steps),
+            "a path's reach is decided when it is resolved, from its root and steps"
+        );
         let s = self.shipment;
-        Some(match (&fp.root, fp.steps.as_slice()) {
-            (Root::Var(slot), [f]) => match self.slots.get(*slot) {
-                Some(Some(b)) => field(&b.val, f, &fp.ty),
-                _ => None,
-            },
-            (Root::Var(slot), []) => match self.slots.get(*slot) {
-                Some(Some(b)) => Some(b.val),
-                _ => None,
-            },
-            (Root::Shipment, [f]) => field(&Val::Shipment(s), f, &fp.ty),
-            (Root::Shipment, [Field::Exporter, f]) => field(&Val::Party(&s.exporter), f, &fp.ty),
-            (Root::Shipment, [Field::Consignee, f]) => field(&Val::Party(&s.consignee), f, &fp.ty),
-            (Root::Shipment, [Field::EndUser, f]) => match &s.end_user {
-                Some(p) => field(&Val::Party(p), f, &fp.ty),
-                None => None,
-            },
-            _ => return None,
+        let ty = &fp.ty;
+        let slot = |i: usize| self.slots.get(i).and_then(Option::as_ref).map(|b| b.val);
+        Some(match &fp.reach {
+            Reach::Shipment(f) => field(&Val::Shipment(s), f, ty),
+            Reach::Exporter(f) => field(&Val::Party(&s.exporter), f, ty),
+            Reach::Consignee(f) => field(&Val::Party(&s.consignee), f, ty),
+            Reach::EndUser(f) => s
+                .end_user
+                .as_ref()
+                .and_then(|p| field(&Val::Party(p), f, ty)),
+            Reach::Var(i, f) => slot(*i).and_then(|v| field(&v, f, ty)),
+            Reach::Bound(i) => slot(*i),
+            Reach::Walk => return None,
         })
     }
 
@@ -465,23 +467,6 @@ impl<'a> Env<'a> {
         match self.quick(fp) {
             Some(v) => v,
             None => self.walk::<false>(fp, tr),
-        }
-    }
-
-    /// The value at `at`, untraced.
-    #[allow(clippy::inline_always)]
-    #[inline(always)]
-    fn at(&self, at: &'a At, tr: &mut Trace<'a>) -> Option<Val<'a>> {
-        let s = self.shipment;
-        let ty = &at.path.ty;
-        match &at.reach {
-            Reach::Shipment(f) => field(&Val::Shipment(s), f, ty),
-            Reach::Exporter(f) => field(&Val::Party(&s.exporter), f, ty),
-            Reach::Consignee(f) => field(&Val::Party(&s.consignee), f, ty),
-            Reach::EndUser(f) => field(&Val::Party(s.end_user.as_ref()?), f, ty),
-            Reach::Var(slot, f) => field(&self.slots.get(*slot)?.as_ref()?.val, f, ty),
-            Reach::Bound(slot) => Some(self.slots.get(*slot)?.as_ref()?.val),
-            Reach::Walk => self.walk::<false>(&at.path, tr),
         }
     }
 
@@ -1290,12 +1275,12 @@ fn fast<'a>(c: &'a Fast, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Tri {
             at,
             body,
         } => {
-            let Some(Val::List(list)) = env.at(at, tr) else {
+            let Some(Val::List(list)) = env.value_at(at, tr) else {
                 return Tri::Unknown;
             };
             let mut result = if *exists { Tri::False } else { Tri::True };
             for i in 0..list.len() {
-                bind(env, *slot, &at.path, list, i);
+                bind(env, *slot, at, list, i);
                 match (*exists, fast_operand(body, env, tr)) {
                     (false, Tri::False) => return Tri::False,
                     (true, Tri::True) => return Tri::True,
@@ -1315,7 +1300,7 @@ fn fast<'a>(c: &'a Fast, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Tri {
 #[inline(always)]
 fn fast_operand<'a>(c: &'a Fast, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Tri {
     match c {
-        Fast::In { at, set, how, flip } => match env.at(at, tr) {
+        Fast::In { at, set, how, flip } => match env.value_at(at, tr) {
             Some(got) => Tri::from(lookup(set, *how, &got).is_some() != *flip),
             None => Tri::Unknown,
         },
@@ -1332,7 +1317,7 @@ fn fast_operand<'a>(c: &'a Fast, env: &mut Env<'a>, tr: &mut Trace<'a>) -> Tri {
                 None => Tri::Unknown,
             }
         }
-        Fast::Present { at, flip } => Tri::from(env.at(at, tr).is_some() != *flip),
+        Fast::Present { at, flip } => Tri::from(env.value_at(at, tr).is_some() != *flip),
         Fast::All(_) | Fast::Any(_) | Fast::Quant { .. } => fast(c, env, tr),
         Fast::Other { cond: c, neg } => cond::<false>(c, env, tr, *neg),
     }
