@@ -193,27 +193,110 @@ type ChunkResult = (Vec<(Verdict, Verdict)>, Vec<Change>, Vec<Problem>);
 
 /// Evaluates every shipment under both rule sets, on `jobs` threads.
 ///
-/// Records are parsed on the worker threads too; records that cannot be read are
-/// returned instead of a report, in input order.
-#[allow(clippy::expect_used)] // a panicking worker is a bug, and its panic is passed on
+/// Records are taken from `records` a chunk at a time, so that memory is bounded
+/// whatever the corpus size, and parsed on the worker threads too; records that cannot
+/// be read are returned instead of a report, in input order.
 pub fn diff(
     base: &RuleSet,
     head: &RuleSet,
-    shipments: &[Raw],
+    records: impl Iterator<Item = Result<Raw, Problem>>,
     jobs: usize,
 ) -> Result<Report, Vec<Problem>> {
+    let mut acc = Tally::default();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for r in records {
+        chunk.push(r);
+        if chunk.len() == CHUNK {
+            acc.add(compare_chunk(base, head, &mut chunk, jobs));
+        }
+    }
+    acc.add(compare_chunk(base, head, &mut chunk, jobs));
+    let Tally {
+        shipments,
+        counts,
+        mut changes,
+        problems,
+    } = acc;
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    // Input order within each direction: stable and easy to follow.
+    changes.sort_by_key(|c| c.direction);
+    let mut transitions: Vec<(Verdict, Verdict, usize)> =
+        counts.into_iter().map(|((b, h), n)| (b, h, n)).collect();
+    transitions.sort_by_key(|(b, h, n)| {
+        (
+            b == h,
+            std::cmp::Reverse(*n),
+            std::cmp::Reverse(*b),
+            std::cmp::Reverse(*h),
+        )
+    });
+    Ok(Report {
+        shipments,
+        base_rules: base.digest.clone(),
+        head_rules: head.digest.clone(),
+        transitions,
+        changes,
+    })
+}
+
+/// Records compared at a time: what is held in memory besides the changes found.
+const CHUNK: usize = 8192;
+
+/// What the chunks compared so far add up to.
+#[derive(Default)]
+struct Tally {
+    shipments: usize,
+    counts: BTreeMap<(Verdict, Verdict), usize>,
+    changes: Vec<Change>,
+    problems: Vec<Problem>,
+}
+
+impl Tally {
+    fn add(&mut self, parts: Vec<ChunkResult>) {
+        for (moves, cs, bad) in parts {
+            self.problems.extend(bad);
+            self.shipments += moves.len();
+            for m in moves {
+                *self.counts.entry(m).or_default() += 1;
+            }
+            self.changes.extend(cs);
+        }
+    }
+}
+
+/// Compares the records of `chunk` on up to `jobs` threads and empties it; the results
+/// of its parts in input order.
+#[allow(clippy::expect_used)] // a panicking worker is a bug, and its panic is passed on
+fn compare_chunk(
+    base: &RuleSet,
+    head: &RuleSet,
+    chunk: &mut Vec<Result<Raw, Problem>>,
+    jobs: usize,
+) -> Vec<ChunkResult> {
+    if chunk.is_empty() {
+        return Vec::new();
+    }
     let opts = Options::default();
-    let jobs = jobs.max(1).min(shipments.len().max(1));
-    let chunk = shipments.len().div_ceil(jobs).max(1);
-    let per_chunk: Vec<ChunkResult> = std::thread::scope(|s| {
-        let handles: Vec<_> = shipments
-            .chunks(chunk)
+    let jobs = jobs.max(1).min(chunk.len());
+    let size = chunk.len().div_ceil(jobs).max(1);
+    let parts = std::thread::scope(|s| {
+        let handles: Vec<_> = chunk
+            .chunks_mut(size)
             .map(|part| {
                 s.spawn(move || {
                     let mut moves = Vec::with_capacity(part.len());
                     let mut changes = Vec::new();
                     let mut bad = Vec::new();
-                    for raw in part {
+                    for record in part {
+                        let raw = match record {
+                            Ok(raw) => &*raw,
+                            Err(p) => {
+                                bad.push(p.clone());
+                                continue;
+                            }
+                        };
                         let sh = match raw.parse() {
                             Ok(s) => s,
                             Err(p) => {
@@ -247,38 +330,8 @@ pub fn diff(
             .map(|h| h.join().expect("evaluation panicked: a bug in rulecheck"))
             .collect()
     });
-    let mut counts: BTreeMap<(Verdict, Verdict), usize> = BTreeMap::new();
-    let mut changes = Vec::new();
-    let mut problems = Vec::new();
-    for (moves, cs, bad) in per_chunk {
-        problems.extend(bad);
-        for m in moves {
-            *counts.entry(m).or_default() += 1;
-        }
-        changes.extend(cs);
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    // Input order within each direction: stable and easy to follow.
-    changes.sort_by_key(|c| c.direction);
-    let mut transitions: Vec<(Verdict, Verdict, usize)> =
-        counts.into_iter().map(|((b, h), n)| (b, h, n)).collect();
-    transitions.sort_by_key(|(b, h, n)| {
-        (
-            b == h,
-            std::cmp::Reverse(*n),
-            std::cmp::Reverse(*b),
-            std::cmp::Reverse(*h),
-        )
-    });
-    Ok(Report {
-        shipments: shipments.len(),
-        base_rules: base.digest.clone(),
-        head_rules: head.digest.clone(),
-        transitions,
-        changes,
-    })
+    chunk.clear();
+    parts
 }
 
 fn side(v: Option<Verdict>) -> String {

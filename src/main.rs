@@ -991,20 +991,11 @@ fn diff(args: &DiffArgs, color: bool) -> ExitCode {
             return ExitCode::from(EXIT_BAD_SHIPMENT);
         }
     };
-    let mut records = Vec::new();
-    for f in &files {
-        match rulecheck::corpus::read_raw(f) {
-            Ok(r) => records.extend(r),
-            Err(p) => {
-                print_problem(&p, color);
-                return ExitCode::from(EXIT_BAD_SHIPMENT);
-            }
-        }
-    }
+    let records = files.iter().flat_map(|f| rulecheck::corpus::records(f));
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
-    let report = match rulecheck::diff::diff(&base, &head, &records, jobs) {
+    let report = match rulecheck::diff::diff(&base, &head, records, jobs) {
         Ok(r) => r,
         Err(ps) => {
             for p in &ps {

@@ -390,3 +390,86 @@ fn diff_reads_json_lines_and_points_at_a_bad_line() {
         text(&out.stderr)
     );
 }
+
+/// A corpus past one chunk of the streaming comparison: every record counted once,
+/// blank lines and CRLF ends passed over, and every bad line (not UTF-8, past the length
+/// limit, not a shipment) named by its line, in input order, the rest read on.
+#[test]
+fn diff_streams_a_large_corpus_and_names_every_bad_line_in_order() {
+    let head = rules_with_moved_date();
+    let head_rules = head.path().join("rules");
+    let dir = tempfile::tempdir().unwrap();
+    let story: serde_json::Value = serde_yaml::from_str(
+        &std::fs::read_to_string("examples/bishkek-microcontrollers.yaml").unwrap(),
+    )
+    .unwrap();
+    let good = serde_json::to_string(&story).unwrap();
+    // More records than the comparison holds at once (8,192).
+    let n = 8_300;
+    let bad_at = [3, 8_192, 8_193, 8_290];
+    let mut corpus = Vec::new();
+    let mut good_lines = 0;
+    for line in 1..=n {
+        match bad_at.iter().position(|&b| b == line) {
+            Some(0) => corpus.extend_from_slice(b"{\"id\": \"\xff\"}\n"),
+            Some(1) => {
+                corpus.extend(std::iter::repeat_n(b'x', 8 * 1024 * 1024 + 10));
+                corpus.push(b'\n');
+            }
+            Some(_) => corpus.extend_from_slice(b"{\"id\": \"x\", \"date\": \"2024-13-40\"}\n"),
+            None if line % 1000 == 0 => corpus.extend_from_slice(b"  \r\n"),
+            None => {
+                corpus.extend_from_slice(good.as_bytes());
+                corpus.extend_from_slice(if line % 2 == 0 { b"\r\n" } else { b"\n" });
+                good_lines += 1;
+            }
+        }
+    }
+    let path = dir.path().join("year.jsonl");
+    std::fs::write(&path, &corpus).unwrap();
+    let out = rulecheck()
+        .args(["diff", "--base", FIXTURE, "--head"])
+        .arg(&head_rules)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(10), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let found: Vec<usize> = bad_at
+        .iter()
+        .map(|l| {
+            err.find(&format!("year.jsonl:{l}"))
+                .unwrap_or_else(|| panic!("line {l} is not named: {err}"))
+        })
+        .collect();
+    assert!(found.is_sorted(), "bad lines out of input order: {err}");
+    assert!(err.contains("not UTF-8") && err.contains("limit"), "{err}");
+    assert!(err.contains("4 shipments could not be read"), "{err}");
+
+    // The same corpus without the bad lines: each story record relaxes, none is lost.
+    let clean: Vec<&[u8]> = corpus
+        .split_inclusive(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(i, _)| !bad_at.contains(&(i + 1)))
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(&path, clean.concat()).unwrap();
+    let out = rulecheck()
+        .args(["diff", "--base", FIXTURE, "--head"])
+        .arg(&head_rules)
+        .args(["--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["shipments"], good_lines);
+    let counted: u64 = v["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[2].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, good_lines);
+    assert_eq!(v["changes"].as_array().unwrap().len() as u64, good_lines);
+}
