@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use serde::Serialize;
 
@@ -212,17 +212,68 @@ fn shipment_id(text: &str) -> Option<String> {
     Some(id.0.into())
 }
 
+/// How a run reads its input and writes its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Io {
+    /// A reader thread and a writer thread beside the workers, so that input and output
+    /// overlap evaluation: for a core the workers leave free.
+    Threads,
+    /// Each worker reads its next batch and writes the batches next in line itself: with
+    /// no core to spare, a reader and a writer thread would only take turns with the
+    /// workers, each hand-off a wake-up and a preemption.
+    Inline,
+}
+
+impl Io {
+    /// [`Io::Threads`] when the machine has a core besides the `jobs` workers',
+    /// [`Io::Inline`] otherwise.
+    #[must_use]
+    pub fn for_jobs(jobs: usize) -> Io {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        if jobs < cores {
+            Io::Threads
+        } else {
+            Io::Inline
+        }
+    }
+}
+
 /// Reads JSON Lines from `input`, evaluates each record on `jobs` threads, and writes
 /// one JSON line per record to `out`, in input order. `progress` is called after each
-/// batch is written with the number of records done.
-#[allow(clippy::expect_used)] // the free channel is made with room for the whole window; a panicking reader is a bug
+/// batch is written with the number of records done. Input and output are done as
+/// [`Io::for_jobs`] says.
 pub fn run(
     rules: &RuleSet,
     opts: &Options,
     source: &str,
     input: impl Read + Send,
-    out: &mut impl Write,
+    out: &mut (impl Write + Send),
     jobs: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> std::io::Result<Summary> {
+    run_with(
+        rules,
+        opts,
+        source,
+        input,
+        out,
+        jobs,
+        Io::for_jobs(jobs.max(1)),
+        progress,
+    )
+}
+
+/// [`run`] with input and output done as `io` says: the output is the same bytes either
+/// way.
+#[allow(clippy::too_many_arguments)] // `run`'s, and how to do the input and output
+pub fn run_with(
+    rules: &RuleSet,
+    opts: &Options,
+    source: &str,
+    input: impl Read + Send,
+    out: &mut (impl Write + Send),
+    jobs: usize,
+    io: Io,
     progress: &(dyn Fn(u64) + Sync),
 ) -> std::io::Result<Summary> {
     let jobs = jobs.max(1);
@@ -230,6 +281,27 @@ pub fn run(
     // At most `window` batches are read and not yet written: memory stays bounded
     // whatever the input size and however uneven the batches.
     let window = jobs * 4;
+    let order = Reorder::new(progress);
+    match io {
+        Io::Threads => with_threads(rules, *opts, source, input, out, jobs, window, order),
+        Io::Inline => inline(rules, *opts, source, input, out, jobs, window, order),
+    }
+}
+
+/// Runs a reader thread, `jobs` workers, and the writer on the calling thread, which
+/// pass batches by channels.
+#[allow(clippy::too_many_arguments)] // `run_with`'s, prepared
+#[allow(clippy::expect_used)] // the free channel is made with room for the whole window; a panicking reader is a bug
+fn with_threads<R: Read + Send>(
+    rules: &RuleSet,
+    opts: Options,
+    source: &str,
+    input: Input<R>,
+    out: &mut impl Write,
+    jobs: usize,
+    window: usize,
+    order: Reorder<'_>,
+) -> std::io::Result<Summary> {
     let (free_tx, free_rx) = sync_channel::<Slot>(window);
     for _ in 0..window {
         free_tx
@@ -244,18 +316,215 @@ pub fn run(
         for _ in 0..jobs {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
-            s.spawn(move || work(rules, *opts, source, &work_rx, &done_tx));
+            s.spawn(move || work(rules, opts, source, &work_rx, &done_tx));
         }
         // Only the threads hold channel ends now, so that when one side stops (end of
         // input, or a closed output) every other side sees it and stops too.
         drop(work_rx);
         drop(done_tx);
-        let written = write_in_order(out, done_rx, free_tx, progress);
+        let written = write_in_order(out, done_rx, free_tx, order);
         let read = reader.join().expect("the reader thread does not panic");
         let summary = written?;
         read?;
         Ok(summary)
     })
+}
+
+/// Batches evaluated in any order, written in input order.
+struct Reorder<'p> {
+    /// Evaluated batches waiting for those before them, by sequence number.
+    pending: BTreeMap<usize, Slot>,
+    /// The sequence number of the next batch to write.
+    next: usize,
+    summary: Summary,
+    progress: &'p (dyn Fn(u64) + Sync),
+}
+
+impl<'p> Reorder<'p> {
+    fn new(progress: &'p (dyn Fn(u64) + Sync)) -> Self {
+        Reorder {
+            pending: BTreeMap::new(),
+            next: 0,
+            summary: Summary::default(),
+            progress,
+        }
+    }
+
+    /// Takes the evaluated `slot`, and writes to `out` every batch now next in line,
+    /// handing each slot written, recycled, to `freed`.
+    fn put(
+        &mut self,
+        slot: Slot,
+        out: &mut impl Write,
+        mut freed: impl FnMut(Slot),
+    ) -> std::io::Result<()> {
+        self.pending.insert(slot.seq, slot);
+        while let Some(mut slot) = self.pending.remove(&self.next) {
+            out.write_all(&slot.output)?;
+            for v in &slot.verdicts {
+                self.summary.count(*v);
+            }
+            self.next += 1;
+            slot.recycle();
+            freed(slot);
+            (self.progress)(self.summary.records);
+        }
+        Ok(())
+    }
+}
+
+/// Evaluates every line of the batch in `slot` into its output, reading each record over
+/// the worker's last, `held`.
+fn evaluate_batch(
+    slot: &mut Slot,
+    held: &mut Option<Shipment>,
+    rules: &RuleSet,
+    opts: Options,
+    source: &str,
+) {
+    let mut output = std::mem::take(&mut slot.output);
+    let mut verdicts = std::mem::take(&mut slot.verdicts);
+    let mut start = 0;
+    for (i, &end) in slot.ends.iter().enumerate() {
+        let line = slot.line(start..end);
+        start = end;
+        let line_no = slot.first + i;
+        record(
+            &mut output,
+            &mut verdicts,
+            held,
+            rules,
+            opts,
+            source,
+            line_no,
+            line,
+        );
+    }
+    slot.output = output;
+    slot.verdicts = verdicts;
+}
+
+/// What the workers of an inline run share.
+struct Shared<'p, R, W> {
+    input: Mutex<Input<R>>,
+    /// Slots free to read a batch into, and whether the run is over.
+    free: Mutex<(Vec<Slot>, bool)>,
+    /// Signalled when slots are freed or the run ends.
+    freed: Condvar,
+    /// The output, the batches waiting to be written to it, and why writing failed.
+    out: Mutex<(W, Reorder<'p>, Option<std::io::Error>)>,
+}
+
+impl<R, W> Shared<'_, R, W> {
+    /// A free slot, when one is or becomes free before the run ends.
+    fn take(&self) -> Option<Slot> {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if free.1 {
+                return None;
+            }
+            if let Some(slot) = free.0.pop() {
+                return Some(slot);
+            }
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Gives `slots` back, and ends the run if `end`.
+    fn give(&self, slots: &mut Vec<Slot>, end: bool) {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        free.0.append(slots);
+        free.1 |= end;
+        self.freed.notify_all();
+    }
+}
+
+/// Ends an inline run when its worker stops by panicking, so that the other workers do
+/// not wait for slots the panicking one will never give back (the panic is then passed
+/// on by the scope).
+struct EndOnPanic<'s, 'p, R, W>(&'s Shared<'p, R, W>);
+
+impl<R, W> Drop for EndOnPanic<'_, '_, R, W> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.give(&mut Vec::new(), true);
+        }
+    }
+}
+
+/// Runs `jobs` workers that each read a batch, evaluate it, and write what is next in
+/// line, until the input ends, fails, or the output fails.
+#[allow(clippy::too_many_arguments)] // `run_with`'s, prepared
+fn inline<R: Read + Send, W: Write + Send>(
+    rules: &RuleSet,
+    opts: Options,
+    source: &str,
+    input: Input<R>,
+    out: W,
+    jobs: usize,
+    window: usize,
+    order: Reorder<'_>,
+) -> std::io::Result<Summary> {
+    let shared = Shared {
+        input: Mutex::new(input),
+        free: Mutex::new(((0..window).map(|_| Slot::default()).collect(), false)),
+        freed: Condvar::new(),
+        out: Mutex::new((out, order, None)),
+    };
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            let shared = &shared;
+            s.spawn(move || {
+                let _end = EndOnPanic(shared);
+                let mut held = None;
+                let mut written = Vec::new();
+                while let Some(mut slot) = shared.take() {
+                    let read = shared
+                        .input
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .next_batch(&mut slot);
+                    if !read {
+                        shared.give(&mut vec![slot], true);
+                        return;
+                    }
+                    slot.check_text();
+                    evaluate_batch(&mut slot, &mut held, rules, opts, source);
+                    let failed = {
+                        let mut o = shared.out.lock().unwrap_or_else(PoisonError::into_inner);
+                        let (w, order, error) = &mut *o;
+                        if error.is_none()
+                            && let Err(e) = order.put(slot, w, |s| written.push(s))
+                        {
+                            *error = Some(e);
+                        }
+                        error.is_some()
+                    };
+                    shared.give(&mut written, failed);
+                }
+            });
+        }
+    });
+    let (mut w, order, error) = shared
+        .out
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(e) = error {
+        return Err(e);
+    }
+    if let Some(e) = shared
+        .input
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .error
+    {
+        return Err(e);
+    }
+    w.flush()?;
+    Ok(order.summary)
 }
 
 /// Evaluates one input line: appends its output line to `out` and its verdict (`None`:
@@ -486,26 +755,7 @@ fn work(
         let Ok(Ok(mut slot)) = next else {
             return;
         };
-        let mut output = std::mem::take(&mut slot.output);
-        let mut verdicts = std::mem::take(&mut slot.verdicts);
-        let mut start = 0;
-        for (i, &end) in slot.ends.iter().enumerate() {
-            let line = slot.line(start..end);
-            start = end;
-            let line_no = slot.first + i;
-            record(
-                &mut output,
-                &mut verdicts,
-                &mut held,
-                rules,
-                opts,
-                source,
-                line_no,
-                line,
-            );
-        }
-        slot.output = output;
-        slot.verdicts = verdicts;
+        evaluate_batch(&mut slot, &mut held, rules, opts, source);
         if done.send(slot).is_err() {
             return;
         }
@@ -516,30 +766,19 @@ fn write_in_order(
     out: &mut impl Write,
     done: Receiver<Slot>,
     free: SyncSender<Slot>,
-    progress: &(dyn Fn(u64) + Sync),
+    mut order: Reorder<'_>,
 ) -> std::io::Result<Summary> {
-    let mut summary = Summary::default();
-    let mut pending: BTreeMap<usize, Slot> = BTreeMap::new();
-    let mut next = 0;
     for slot in &done {
-        pending.insert(slot.seq, slot);
-        while let Some(mut slot) = pending.remove(&next) {
-            out.write_all(&slot.output)?;
-            for v in &slot.verdicts {
-                summary.count(*v);
-            }
-            next += 1;
-            // The batch is out: its slot goes back to the reader for another.
-            slot.recycle();
-            let _ = free.send(slot);
-            progress(summary.records);
-        }
+        // The batch is out: its slot goes back to the reader for another.
+        order.put(slot, out, |s| {
+            let _ = free.send(s);
+        })?;
     }
     // Closing both ends tells the reader and the workers that the run is over.
     drop(done);
     drop(free);
     out.flush()?;
-    Ok(summary)
+    Ok(order.summary)
 }
 
 #[cfg(test)]
@@ -724,5 +963,120 @@ mod tests {
         assert!(slot.ends.is_empty() && slot.verdicts.is_empty());
         assert_eq!(slot.input.capacity(), kept);
         assert_eq!(slot.output.capacity(), 0);
+    }
+
+    /// The bundled rules and JSON lines of the examples, with bad lines among them:
+    /// enough lines for many batches in flight at once.
+    fn rules_and_lines() -> (crate::compile::RuleSet, Vec<u8>) {
+        let rules = crate::load::load(&crate::load::Origin::Bundled).unwrap().0;
+        let mut examples = Vec::new();
+        for e in std::fs::read_dir("examples").unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_some_and(|x| x == "yaml") {
+                let v: serde_json::Value =
+                    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+                examples.push(serde_json::to_string(&v).unwrap());
+            }
+        }
+        examples.sort();
+        let mut input = Vec::new();
+        for i in 0..12 * BATCH {
+            match i % 97 {
+                13 => input.extend_from_slice(b"{\"id\": \"bad\"}"),
+                41 => input.extend_from_slice(b"\xff not text"),
+                _ => input.extend_from_slice(examples[i % examples.len()].as_bytes()),
+            }
+            input.push(b'\n');
+        }
+        (rules, input)
+    }
+
+    /// Writes into memory until `room` bytes are written, then fails.
+    struct Full {
+        written: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.written.len() + buf.len() > self.room {
+                return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "full"));
+            }
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Threads or inline, on any number of workers: the same bytes, every record once in
+    /// input order, the same counts, and progress reported up to the last record.
+    #[test]
+    fn every_way_of_running_writes_the_same_bytes_in_input_order() {
+        let (rules, input) = rules_and_lines();
+        let opts = Options::default();
+        let mut want = Vec::new();
+        let mut held = None;
+        for (i, line) in input.split_inclusive(|b| *b == b'\n').enumerate() {
+            let mut verdicts = Vec::new();
+            let line = std::str::from_utf8(line).map_or(Line::Bytes(line), Line::Text);
+            record(
+                &mut want,
+                &mut verdicts,
+                &mut held,
+                &rules,
+                opts,
+                "in",
+                i + 1,
+                line,
+            );
+        }
+        for io in [Io::Threads, Io::Inline] {
+            for jobs in [1, 2, 3, 8] {
+                let done = std::sync::atomic::AtomicU64::new(0);
+                let progress = |n: u64| done.store(n, std::sync::atomic::Ordering::Relaxed);
+                let mut out = Vec::new();
+                let summary = run_with(
+                    &rules,
+                    &opts,
+                    "in",
+                    &input[..],
+                    &mut out,
+                    jobs,
+                    io,
+                    &progress,
+                )
+                .unwrap();
+                assert!(out == want, "{io:?} with {jobs} jobs: other bytes");
+                assert_eq!(summary.records, 12 * BATCH as u64, "{io:?} {jobs}");
+                let bad = (0..12 * BATCH)
+                    .filter(|i| [13, 41].contains(&(i % 97)))
+                    .count();
+                assert_eq!(summary.errors, bad as u64);
+                assert_eq!(done.into_inner(), summary.records);
+            }
+        }
+    }
+
+    /// An output that fails ends the run with its error, whichever way it runs: no
+    /// worker is left waiting for slots that are never given back.
+    #[test]
+    fn a_failing_output_ends_every_way_of_running() {
+        let (rules, input) = rules_and_lines();
+        let opts = Options::default();
+        for io in [Io::Threads, Io::Inline] {
+            for jobs in [1, 3] {
+                let mut out = Full {
+                    written: Vec::new(),
+                    room: 10_000,
+                };
+                let e = run_with(&rules, &opts, "in", &input[..], &mut out, jobs, io, &|_| {})
+                    .unwrap_err();
+                assert_eq!(e.kind(), std::io::ErrorKind::StorageFull, "{io:?} {jobs}");
+                assert!(out.written.len() <= 10_000);
+            }
+        }
     }
 }

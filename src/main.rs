@@ -360,7 +360,8 @@ fn eval_all(
     let out_color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut worst: Option<u8> = None;
     let mut bad = false;
-    let mut stdout = std::io::stdout().lock();
+    // Not locked for the whole run: batch workers may write to it themselves.
+    let mut stdout = std::io::stdout();
     for path in shipments {
         if is_lines(path) {
             match batch(rs, opts, path, jobs, &mut stdout, color) {
@@ -428,7 +429,7 @@ fn batch(
     opts: Options,
     path: &std::path::Path,
     jobs: usize,
-    out: &mut impl std::io::Write,
+    out: &mut (impl std::io::Write + Send),
     color: bool,
 ) -> Result<rulecheck::batch::Summary, Problem> {
     let name = if path.as_os_str() == "-" {
