@@ -212,6 +212,17 @@ fn shipment_id(text: &str) -> Option<String> {
     Some(id.0.into())
 }
 
+/// Why a batch run stopped before the end of its input.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The input could not be read.
+    #[error("cannot read: {0}")]
+    Read(std::io::Error),
+    /// The results could not be written.
+    #[error("cannot write the results: {0}")]
+    Write(std::io::Error),
+}
+
 /// How a run reads its input and writes its output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Io {
@@ -250,7 +261,7 @@ pub fn run(
     out: &mut (impl Write + Send),
     jobs: usize,
     progress: &(dyn Fn(u64) + Sync),
-) -> std::io::Result<Summary> {
+) -> Result<Summary, RunError> {
     run_with(
         rules,
         opts,
@@ -275,7 +286,7 @@ pub fn run_with(
     jobs: usize,
     io: Io,
     progress: &(dyn Fn(u64) + Sync),
-) -> std::io::Result<Summary> {
+) -> Result<Summary, RunError> {
     let jobs = jobs.max(1);
     let input = Input::new(input, MAX_READ);
     // At most `window` batches are read and not yet written: memory stays bounded
@@ -301,7 +312,7 @@ fn with_threads<R: Read + Send>(
     jobs: usize,
     window: usize,
     order: Reorder<'_>,
-) -> std::io::Result<Summary> {
+) -> Result<Summary, RunError> {
     let (free_tx, free_rx) = sync_channel::<Slot>(window);
     for _ in 0..window {
         free_tx
@@ -324,8 +335,8 @@ fn with_threads<R: Read + Send>(
         drop(done_tx);
         let written = write_in_order(out, done_rx, free_tx, order);
         let read = reader.join().expect("the reader thread does not panic");
-        let summary = written?;
-        read?;
+        let summary = written.map_err(RunError::Write)?;
+        read.map_err(RunError::Read)?;
         Ok(summary)
     })
 }
@@ -467,7 +478,7 @@ fn inline<R: Read + Send, W: Write + Send>(
     jobs: usize,
     window: usize,
     order: Reorder<'_>,
-) -> std::io::Result<Summary> {
+) -> Result<Summary, RunError> {
     let shared = Shared {
         input: Mutex::new(input),
         free: Mutex::new(((0..window).map(|_| Slot::default()).collect(), false)),
@@ -513,7 +524,7 @@ fn inline<R: Read + Send, W: Write + Send>(
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
     if let Some(e) = error {
-        return Err(e);
+        return Err(RunError::Write(e));
     }
     if let Some(e) = shared
         .input
@@ -521,9 +532,9 @@ fn inline<R: Read + Send, W: Write + Send>(
         .unwrap_or_else(PoisonError::into_inner)
         .error
     {
-        return Err(e);
+        return Err(RunError::Read(e));
     }
-    w.flush()?;
+    w.flush().map_err(RunError::Write)?;
     Ok(order.summary)
 }
 
@@ -1074,7 +1085,10 @@ mod tests {
                 };
                 let e = run_with(&rules, &opts, "in", &input[..], &mut out, jobs, io, &|_| {})
                     .unwrap_err();
-                assert_eq!(e.kind(), std::io::ErrorKind::StorageFull, "{io:?} {jobs}");
+                assert!(
+                    matches!(&e, RunError::Write(e) if e.kind() == std::io::ErrorKind::StorageFull),
+                    "{io:?} {jobs}: {e}"
+                );
                 assert!(out.written.len() <= 10_000);
             }
         }

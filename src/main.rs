@@ -476,7 +476,7 @@ fn batch(
         let f = std::fs::File::open(path).map_err(io_problem)?;
         rulecheck::batch::run(rs, &opts, &name, f, out, jobs, &progress)
     }
-    .map_err(io_problem)?;
+    .map_err(|e| Problem::whole(Code::Io, Some(&name), e.to_string()))?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -213,3 +213,27 @@ fn a_yaml_shipment_as_jsonl_is_the_line_batch_mode_writes_for_it() {
     assert!(single.contains("\"findings\":[{"), "{single}");
     assert_eq!(single, String::from_utf8(batch.stdout).unwrap());
 }
+
+/// Results that cannot be written end the run with an error that says so, whether the
+/// workers write (as many jobs as cores) or a writer thread does (`--jobs 1`).
+#[cfg(target_os = "linux")]
+#[test]
+fn results_that_cannot_be_written_are_an_error_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("day.jsonl");
+    std::fs::write(&path, corpus(20).join("\n") + "\n").unwrap();
+    for jobs in ["1", "2", "8"] {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("rulecheck"))
+            .args(["eval", "--jobs", jobs])
+            .arg(&path)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(10), "--jobs {jobs}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("cannot write the results"),
+            "--jobs {jobs}: {err}"
+        );
+    }
+}
