@@ -282,6 +282,17 @@ fn shipment_line() -> impl Strategy<Value = String> {
         )
 }
 
+/// `sha256:` and the hexadecimal digits of the hash of `bytes`.
+fn digest_of(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    let hash = sha2::Sha256::digest(bytes);
+    hash.iter().fold("sha256:".to_string(), |mut text, b| {
+        let _ = write!(text, "{b:02x}");
+        text
+    })
+}
+
 fn canonical(s: &Shipment) -> Vec<u8> {
     let mut out = Vec::new();
     rulecheck::canonical::write(&mut out, s).unwrap();
@@ -297,6 +308,9 @@ proptest! {
             .unwrap_or_else(|e| panic!("generated shipment is invalid: {e:?}\n{line}"));
         let hand = canonical(&s);
         let serde = serde_json::to_vec(&s).unwrap();
+        // The digest is taken of the same bytes, whether the reader found the strings
+        // plain and copied them, or decoded an escape and had them checked.
+        prop_assert_eq!(s.digest(), digest_of(&serde));
         prop_assert_eq!(String::from_utf8(hand).unwrap(), String::from_utf8(serde).unwrap());
     }
 

@@ -34,12 +34,17 @@ pub(super) fn read(text: &str) -> Option<Shipment> {
 /// Reads one record into `held`, over the shipment it holds if any, whose buffers (of
 /// its items, names and extra facts) are reused; `None` where `serde_json` must, and then
 /// `held` holds a shipment partly overwritten, fit only to be read into again.
-pub(super) fn read_into(text: &str, held: &mut Option<Shipment>) -> Option<()> {
+///
+/// With whether every string of the shipment is plain, holding nothing JSON escapes:
+/// true unless an escape was decoded, as a string read here without one stops at the
+/// first quote, backslash or control character.
+pub(super) fn read_into(text: &str, held: &mut Option<Shipment>) -> Option<bool> {
     let mut c = Cursor {
         text,
         b: text.as_bytes(),
         i: 0,
         depth: 0,
+        unescaped: false,
     };
     let s = match held {
         Some(s) => s,
@@ -50,7 +55,7 @@ pub(super) fn read_into(text: &str, held: &mut Option<Shipment>) -> Option<()> {
     if c.peek().is_some() {
         return None;
     }
-    Some(())
+    Some(!c.unescaped)
 }
 
 /// A number as `serde_json` hands it to a visitor.
@@ -98,6 +103,8 @@ struct Cursor<'a> {
     b: &'a [u8],
     i: usize,
     depth: usize,
+    /// Whether a string with an escape was read, which may hold what JSON escapes.
+    unescaped: bool,
 }
 
 impl<'a> Cursor<'a> {
@@ -174,6 +181,7 @@ impl<'a> Cursor<'a> {
     #[cold]
     #[inline(never)]
     fn unescape(&mut self, start: usize, mut at: usize) -> Option<String> {
+        self.unescaped = true;
         let mut out = String::from(self.text.get(start..at)?);
         loop {
             let c = *self.b.get(at + 1)?;
@@ -1163,9 +1171,21 @@ mod tests {
 
     use super::*;
 
-    /// Fails unless this reader gives up on `line` or reads what `serde_json` reads.
+    /// Fails unless this reader gives up on `line` or reads what `serde_json` reads, and
+    /// when it says the strings are plain, copying them writes the canonical form.
     fn agrees(line: &str) -> Result<(), TestCaseError> {
-        if let Some(fast) = read(line) {
+        let mut held = None;
+        if let Some(plain) = read_into(line, &mut held) {
+            let fast = held.unwrap();
+            let (mut copied, mut checked) = (Vec::new(), Vec::new());
+            crate::canonical::write_strings(&mut copied, &fast, plain).unwrap();
+            crate::canonical::write(&mut checked, &fast).unwrap();
+            prop_assert_eq!(
+                String::from_utf8(copied).unwrap(),
+                String::from_utf8(checked).unwrap(),
+                "{}",
+                line
+            );
             let slow = serde_json::from_str::<Shipment>(line);
             prop_assert!(
                 slow.is_ok(),
@@ -1623,12 +1643,16 @@ mod tests {
         use proptest::strategy::ValueTree;
         let mut runner = proptest::test_runner::TestRunner::deterministic();
         let (lines, n) = (shipment(), 1000);
-        let mut here = 0;
+        let (mut here, mut plain) = (0, 0);
         for _ in 0..n {
             let line = lines.new_tree(&mut runner).unwrap().current();
-            here += usize::from(read(&line).is_some());
+            let read = read_into(&line, &mut None);
+            here += usize::from(read.is_some());
+            plain += usize::from(read == Some(true));
         }
         assert!(here * 20 > n, "{here} of {n}");
+        // Both kinds, strings copied and strings checked, are among them.
+        assert!(plain > 0 && plain < here, "{plain} of {here}");
     }
 
     /// The usual records are read here, not left to `serde_json`: without this the
@@ -1641,6 +1665,9 @@ mod tests {
         ];
         let escaped = r#"{"id":"S\"1\"","date":"2024-05-01","exporter":{"name":"M\u00fcller \/ S\u00f6hne \ud83d\ude00\n","city":"Gen\u00e8ve"},"consignee":{"name":"B\\C\t"},"destination":"KG","items":[{"hs_code":"8542.31","description":"\"quoted\" \b\f\r"}]}"#;
         for line in lines.iter().chain([&escaped]) {
+            // Strings with escapes are not taken for plain.
+            let plain = !std::ptr::eq(*line, escaped);
+            assert_eq!(read_into(line, &mut None), Some(plain));
             let fast = read(line).expect("read here");
             let slow = serde_json::from_str::<Shipment>(line).unwrap();
             assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
