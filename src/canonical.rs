@@ -211,11 +211,18 @@ impl Writer<'_> {
 
     #[inline(never)]
     fn extra_facts(&mut self, extra: &Extra) -> serde_json::Result<()> {
+        use serde_yaml::Value;
         for (k, v) in extra {
             self.out.push(b',');
             self.str(k);
             self.out.push(b':');
-            self.value(v)?;
+            // Most extra facts are numbers (amounts) and strings: written here, without
+            // the general writer's call, which saves the registers of its recursion.
+            match v {
+                Value::Number(n) if n.is_f64() => self.opt_f64(n.as_f64()),
+                Value::String(s) => self.str(s),
+                _ => self.value(v)?,
+            }
         }
         Ok(())
     }
