@@ -97,6 +97,32 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
+/// The powers of ten below 10^8, as integers.
+const POW10_U64: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+
+/// The decimal digits `b` starts with, up to eight, read at once from its first eight
+/// bytes: how many there are (eight when all are), and their value; `None` when `b` is
+/// shorter than eight bytes.
+fn digits(b: &[u8]) -> Option<(usize, u64)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let x = u64::from_le_bytes(*b.first_chunk::<8>()?).wrapping_sub(ONES * u64::from(b'0'));
+    // The high bit of each byte that is not a digit: below `0` (the subtraction wraps it)
+    // or above `9` (adding 0x76 carries into it). A borrow or carry only reaches bytes
+    // above a marked one, so the lowest mark is exact.
+    let marks = (x | x.wrapping_add(ONES * 0x76)) & (ONES * 0x80);
+    let n = (marks.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return Some((0, 0));
+    }
+    // The digits moved to the top, zeros (as leading zeros) below them, then added up in
+    // pairs, fours and eights, the first byte being the most significant digit.
+    let v = (x << (8 * (8 - n))) & (ONES * 0x0F);
+    let v = (v.wrapping_mul(10 * (1 << 8) + 1) >> 8) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(100 * (1 << 16) + 1) >> 16) & 0x0000_FFFF_0000_FFFF;
+    let v = v.wrapping_mul(10_000 * (1 << 32) + 1) >> 32;
+    Some((n, v))
+}
+
 /// A position in the record.
 struct Cursor<'a> {
     text: &'a str,
@@ -252,17 +278,30 @@ impl<'a> Cursor<'a> {
                 .filter(|d| d.is_ascii_digit())
                 .map(|d| d - b'0')
         };
-        let mut significand = u64::from(digit(self)?);
-        self.i += 1;
-        if significand == 0 {
-            // One leading zero only.
-            if digit(self).is_some() {
-                return None;
+        let mut significand;
+        match self.b.get(self.i..).and_then(digits) {
+            // Fewer than eight digits, the usual case, read at once. One leading zero
+            // only.
+            Some((n @ 1..8, value)) => {
+                if n > 1 && self.b.get(self.i) == Some(&b'0') {
+                    return None;
+                }
+                significand = value;
+                self.i += n;
             }
-        } else {
-            while let Some(d) = digit(self) {
-                significand = significand.checked_mul(10)?.checked_add(u64::from(d))?;
+            _ => {
+                significand = u64::from(digit(self)?);
                 self.i += 1;
+                if significand == 0 {
+                    if digit(self).is_some() {
+                        return None;
+                    }
+                } else {
+                    while let Some(d) = digit(self) {
+                        significand = significand.checked_mul(10)?.checked_add(u64::from(d))?;
+                        self.i += 1;
+                    }
+                }
             }
         }
         let mut exponent = 0i32;
@@ -270,11 +309,20 @@ impl<'a> Cursor<'a> {
         if self.b.get(self.i) == Some(&b'.') {
             float = true;
             self.i += 1;
-            digit(self)?;
-            while let Some(d) = digit(self) {
-                significand = significand.checked_mul(10)?.checked_add(u64::from(d))?;
-                exponent -= 1;
-                self.i += 1;
+            if let Some((n @ 1..8, value)) = self.b.get(self.i..).and_then(digits) {
+                // Likewise the decimals.
+                significand = significand
+                    .checked_mul(*POW10_U64.get(n)?)?
+                    .checked_add(value)?;
+                exponent = -i32::try_from(n).ok()?;
+                self.i += n;
+            } else {
+                digit(self)?;
+                while let Some(d) = digit(self) {
+                    significand = significand.checked_mul(10)?.checked_add(u64::from(d))?;
+                    exponent -= 1;
+                    self.i += 1;
+                }
             }
         }
         if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
@@ -1647,6 +1695,14 @@ mod tests {
                 r#"{{"id":"S1","date":"2024-05-01","{s}":1,"exporter":{{"name":"{s}"}},"consignee":{{"name":"B","id":"{s}"}},"destination":"KG","items":[{{"hs_code":"8542.31","description":"{s}"}}]}}"#
             );
             agrees(&line)?;
+        }
+
+        #[test]
+        fn digits_are_read_as_one_at_a_time(s in "[0-9]{0,10}[-+.eE\"},/:a \u{0}\u{ff}0-9]{0,6}") {
+            let b = s.as_bytes();
+            let n = b.iter().take(8).take_while(|c| c.is_ascii_digit()).count();
+            let value = b.iter().take(n).fold(0, |v, c| v * 10 + u64::from(c - b'0'));
+            prop_assert_eq!(digits(b), (b.len() >= 8).then_some((n, value)));
         }
 
         #[test]
