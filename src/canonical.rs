@@ -28,7 +28,20 @@ macro_rules! field {
 
 /// Writes the canonical form of `s` into `out`.
 pub fn write(out: &mut Vec<u8>, s: &Shipment) -> serde_json::Result<()> {
-    let w = &mut Writer { out };
+    write_strings(out, s, false)
+}
+
+/// [`write`], where `plain` says that every string of `s` is known to hold nothing JSON
+/// escapes (as a reader of JSON can tell), and so is copied without a look.
+pub(crate) fn write_strings(
+    out: &mut Vec<u8>,
+    s: &Shipment,
+    plain: bool,
+) -> serde_json::Result<()> {
+    let w = &mut Writer {
+        out,
+        plain_strings: plain,
+    };
     w.raw(b"{\"id\":");
     w.str(&s.id.0);
     w.raw(b",\"date\":");
@@ -66,6 +79,8 @@ pub fn write(out: &mut Vec<u8>, s: &Shipment) -> serde_json::Result<()> {
 /// Appends JSON to a buffer.
 struct Writer<'a> {
     out: &'a mut Vec<u8>,
+    /// Whether every string is known to need no escape.
+    plain_strings: bool,
 }
 
 impl Writer<'_> {
@@ -79,6 +94,17 @@ impl Writer<'_> {
 
     /// A JSON string, escaped as `serde_json` escapes it.
     fn str(&mut self, s: &str) {
+        if self.plain_strings {
+            self.plain(s);
+        } else {
+            self.escaped(s);
+        }
+    }
+
+    /// [`Writer::str`] for strings not known to be plain: apart, so that the usual copy
+    /// is small enough to be made at the caller.
+    #[inline(never)]
+    fn escaped(&mut self, s: &str) {
         self.out.push(b'"');
         escape_into(self.out, s);
         self.out.push(b'"');
@@ -185,11 +211,18 @@ impl Writer<'_> {
 
     #[inline(never)]
     fn extra_facts(&mut self, extra: &Extra) -> serde_json::Result<()> {
+        use serde_yaml::Value;
         for (k, v) in extra {
             self.out.push(b',');
             self.str(k);
             self.out.push(b':');
-            self.value(v)?;
+            // Most extra facts are numbers (amounts) and strings: written here, without
+            // the general writer's call, which saves the registers of its recursion.
+            match v {
+                Value::Number(n) if n.is_f64() => self.opt_f64(n.as_f64()),
+                Value::String(s) => self.str(s),
+                _ => self.value(v)?,
+            }
         }
         Ok(())
     }

@@ -960,7 +960,7 @@ impl Shipment {
             serde_yaml::from_str(text).map_err(|e| yaml_problem(file, bom, &e))?;
         s.check_extras()
             .map_err(|m| Problem::whole(Code::Shipment, Some(&file.name), m))?;
-        s.digest = s.compute_digest();
+        s.digest = s.compute_digest(false);
         Ok(s)
     }
 
@@ -987,17 +987,22 @@ impl Shipment {
         // One typed pass over the text: no value tree, extra facts captured on the way.
         // The record's usual shape is read by a reader made for it; whatever it leaves,
         // `serde_json` reads, and it alone words the diagnostics.
-        if quick::read_into(text, held).is_none() {
-            let s = serde_json::from_str::<Shipment>(text)
-                .map_err(|e| json_problem(text, name, line, &e))?;
-            *held = Some(s);
-        }
+        let plain = match quick::read_into(text, held) {
+            Some(plain) => plain,
+            None => {
+                let s = serde_json::from_str::<Shipment>(text)
+                    .map_err(|e| json_problem(text, name, line, &e))?;
+                *held = Some(s);
+                // Not known: such records are few, and their strings are checked.
+                false
+            }
+        };
         let s = held.as_mut().expect("a shipment was read");
         // JSON has no extra fact without a canonical form: the reader gives string keys
         // only, refuses numbers out of range, and has no tags. The walk is skipped, and the
         // claim checked wherever debug assertions run.
         debug_assert_eq!(s.check_extras(), Ok(()));
-        s.digest = s.compute_digest();
+        s.digest = s.compute_digest(plain);
         Ok(s)
     }
 
@@ -1044,8 +1049,10 @@ impl Shipment {
         &self.digest
     }
 
+    /// The digest of the facts; `plain`: every string of the shipment is known to hold
+    /// nothing JSON escapes, so that each is copied as it is rather than checked.
     #[allow(clippy::expect_used)] // extra facts were checked to have a canonical JSON form when the shipment was read
-    fn compute_digest(&self) -> FactsDigest {
+    fn compute_digest(&self, plain: bool) -> FactsDigest {
         // The canonical form is the typed shipment as compact JSON: fields in schema
         // order, codes normalised, extra facts in key order (they are kept sorted), so
         // the same facts give the same bytes however they were written. The bytes are
@@ -1057,7 +1064,7 @@ impl Shipment {
         }
         let hash = CANONICAL.with_borrow_mut(|canonical| {
             canonical.clear();
-            crate::canonical::write(canonical, self)
+            crate::canonical::write_strings(canonical, self, plain)
                 .expect("a checked shipment has a canonical JSON form");
             let hash = Sha256::digest(&canonical[..]);
             // An exceptionally large shipment does not keep its memory for the rest of the run.

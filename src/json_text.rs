@@ -43,20 +43,10 @@ fn ymd(d: Date) -> Option<[u8; 10]> {
     if !(0..=9999).contains(&d.year()) {
         return None;
     }
-    let (y, m, day) = (d.year().unsigned_abs(), d.month(), d.day());
-    let digit = |n: u32| b'0' + u8::try_from(n % 10).unwrap_or(0);
-    Some([
-        digit(y / 1000),
-        digit(y / 100),
-        digit(y / 10),
-        digit(y),
-        b'-',
-        digit(m / 10),
-        digit(m),
-        b'-',
-        digit(day / 10),
-        digit(day),
-    ])
+    let y = u64::from(d.year().unsigned_abs());
+    let ([c0, c1], [y0, y1]) = (pair(y / 100), pair(y));
+    let ([m0, m1], [d0, d1]) = (pair(u64::from(d.month())), pair(u64::from(d.day())));
+    Some([c0, c1, y0, y1, b'-', m0, m1, b'-', d0, d1])
 }
 
 /// Appends the contents of a JSON string for `s`, escaped as `serde_json` escapes:
@@ -171,8 +161,10 @@ pub fn hundredths(x: f64) -> Option<u64> {
         return None;
     }
     // A candidate, checked below: the nearest whole number of hundredths.
+    // Converted as a signed integer, which takes one instruction where an unsigned one
+    // takes several; below 10^14 either is exact.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // in range, checked above
-    let n = (x * 100.0 + 0.5) as u64;
+    let n = (x * 100.0 + 0.5) as i64 as u64;
     // The division is rounded correctly, so it is the double `n / 100` reads as; for a
     // whole number that is the whole number itself, compared without the division's
     // latency.
@@ -188,13 +180,63 @@ pub fn hundredths(x: f64) -> Option<u64> {
 /// Appends `n` hundredths as `serde_json` writes the double nearest to them (see
 /// [`hundredths`]): the whole part, a point, and one or two decimals.
 pub fn cents(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(n / 100).as_bytes());
-    let frac = n % 100;
-    let digit = |d: u64| b'0' + u8::try_from(d % 10).unwrap_or(0);
-    if frac.is_multiple_of(10) {
-        // `12.5`, and `12.0` for a whole number.
-        out.extend_from_slice(&[b'.', digit(frac / 10)]);
-    } else {
-        out.extend_from_slice(&[b'.', digit(frac / 10), digit(frac)]);
+    // Written backwards into a buffer, two digits at a time: the decimals and the point,
+    // then the whole part (at most 18 digits for any `u64`, 12 for an amount).
+    let mut text = [0; 40];
+    let [tenths, hundredths] = pair(n);
+    text[21] = b'.';
+    text[22] = tenths;
+    text[23] = hundredths;
+    // `12.5`, and `12.0` for a whole number.
+    let end = if hundredths == b'0' { 23 } else { 24 };
+    let (mut whole, mut at) = (n / 100, 21);
+    while whole >= 100 {
+        at -= 2;
+        if let Some(two) = text.get_mut(at..at + 2) {
+            two.copy_from_slice(&pair(whole));
+        }
+        whole /= 100;
     }
+    let [high, low] = pair(whole);
+    if whole >= 10 {
+        at -= 2;
+        if let Some(two) = text.get_mut(at..at + 2) {
+            two.copy_from_slice(&[high, low]);
+        }
+    } else {
+        at -= 1;
+        if let Some(one) = text.get_mut(at) {
+            *one = low;
+        }
+    }
+    // Copied as sixteen bytes, a size known when compiled (no call to copy), then cut to
+    // the length of the number; a number longer than that is copied as it is.
+    match text.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        Some(sixteen) if end - at <= 16 => {
+            let len = out.len() + end - at;
+            out.extend_from_slice(sixteen);
+            out.truncate(len);
+        }
+        _ => out.extend_from_slice(text.get(at..end).unwrap_or_default()),
+    }
+}
+
+/// The two digits of `n % 100`.
+fn pair(n: u64) -> [u8; 2] {
+    /// `00` to `99`.
+    const PAIRS: [[u8; 2]; 100] = {
+        let mut pairs = [[0; 2]; 100];
+        let mut i = 0;
+        while i < 100 {
+            #[allow(clippy::cast_possible_truncation, clippy::indexing_slicing)] // below 100
+            {
+                pairs[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+            }
+            i += 1;
+        }
+        pairs
+    };
+    // Below 100: never out of the table.
+    let i = usize::try_from(n % 100).unwrap_or_default();
+    PAIRS.get(i).copied().unwrap_or_default()
 }

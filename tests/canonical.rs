@@ -282,6 +282,17 @@ fn shipment_line() -> impl Strategy<Value = String> {
         )
 }
 
+/// `sha256:` and the hexadecimal digits of the hash of `bytes`.
+fn digest_of(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    use std::fmt::Write as _;
+    let hash = sha2::Sha256::digest(bytes);
+    hash.iter().fold("sha256:".to_string(), |mut text, b| {
+        let _ = write!(text, "{b:02x}");
+        text
+    })
+}
+
 fn canonical(s: &Shipment) -> Vec<u8> {
     let mut out = Vec::new();
     rulecheck::canonical::write(&mut out, s).unwrap();
@@ -297,6 +308,9 @@ proptest! {
             .unwrap_or_else(|e| panic!("generated shipment is invalid: {e:?}\n{line}"));
         let hand = canonical(&s);
         let serde = serde_json::to_vec(&s).unwrap();
+        // The digest is taken of the same bytes, whether the reader found the strings
+        // plain and copied them, or decoded an escape and had them checked.
+        prop_assert_eq!(s.digest(), digest_of(&serde));
         prop_assert_eq!(String::from_utf8(hand).unwrap(), String::from_utf8(serde).unwrap());
     }
 
@@ -346,9 +360,45 @@ proptest! {
     }
 
     #[test]
+    fn hundredths_of_any_size_are_written_with_their_digits(n in any::<u64>()) {
+        // Mostly numbers too long for the writer's fixed-size copy, which the tests above
+        // do not reach.
+        let (whole, frac) = (n / 100, n % 100);
+        let written = if frac % 10 == 0 {
+            format!("{whole}.{}", frac / 10)
+        } else {
+            format!("{whole}.{frac:02}")
+        };
+        prop_assert_eq!(cents(n), written);
+    }
+
+    #[test]
     fn the_word_at_a_time_scan_finds_what_a_byte_scan_finds(s in text()) {
         let slow = s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\');
         prop_assert_eq!(rulecheck::json_text::needs_escape(s.as_bytes()), slow);
+    }
+}
+
+/// Dates are written as `serde_json` writes them: every day of the years at the ends of
+/// the four-digit range and around now, and years past it either way.
+#[test]
+fn dates_are_written_as_serde_json_writes_them() {
+    let years = (0..=120).chain(1900..=2100).chain(9880..=9999);
+    let mut days: Vec<chrono::NaiveDate> = years
+        .flat_map(|y| {
+            chrono::NaiveDate::from_yo_opt(y, 1)
+                .unwrap()
+                .iter_days()
+                .take(366)
+        })
+        .collect();
+    days.extend(
+        [-1, -999, 10_000, 99_999].map(|y| chrono::NaiveDate::from_ymd_opt(y, 12, 31).unwrap()),
+    );
+    for d in days {
+        let mut out = Vec::new();
+        rulecheck::json_text::date(&mut out, d);
+        assert_eq!(out, serde_json::to_vec(&d).unwrap(), "{d}");
     }
 }
 

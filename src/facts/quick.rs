@@ -34,12 +34,17 @@ pub(super) fn read(text: &str) -> Option<Shipment> {
 /// Reads one record into `held`, over the shipment it holds if any, whose buffers (of
 /// its items, names and extra facts) are reused; `None` where `serde_json` must, and then
 /// `held` holds a shipment partly overwritten, fit only to be read into again.
-pub(super) fn read_into(text: &str, held: &mut Option<Shipment>) -> Option<()> {
+///
+/// With whether every string of the shipment is plain, holding nothing JSON escapes:
+/// true unless an escape was decoded, as a string read here without one stops at the
+/// first quote, backslash or control character.
+pub(super) fn read_into(text: &str, held: &mut Option<Shipment>) -> Option<bool> {
     let mut c = Cursor {
         text,
         b: text.as_bytes(),
         i: 0,
         depth: 0,
+        unescaped: false,
     };
     let s = match held {
         Some(s) => s,
@@ -50,7 +55,7 @@ pub(super) fn read_into(text: &str, held: &mut Option<Shipment>) -> Option<()> {
     if c.peek().is_some() {
         return None;
     }
-    Some(())
+    Some(!c.unescaped)
 }
 
 /// A number as `serde_json` hands it to a visitor.
@@ -92,12 +97,40 @@ const POW10: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
+/// The powers of ten below 10^8, as integers.
+const POW10_U64: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+
+/// The decimal digits `b` starts with, up to eight, read at once from its first eight
+/// bytes: how many there are (eight when all are), and their value; `None` when `b` is
+/// shorter than eight bytes.
+fn digits(b: &[u8]) -> Option<(usize, u64)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let x = u64::from_le_bytes(*b.first_chunk::<8>()?).wrapping_sub(ONES * u64::from(b'0'));
+    // The high bit of each byte that is not a digit: below `0` (the subtraction wraps it)
+    // or above `9` (adding 0x76 carries into it). A borrow or carry only reaches bytes
+    // above a marked one, so the lowest mark is exact.
+    let marks = (x | x.wrapping_add(ONES * 0x76)) & (ONES * 0x80);
+    let n = (marks.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return Some((0, 0));
+    }
+    // The digits moved to the top, zeros (as leading zeros) below them, then added up in
+    // pairs, fours and eights, the first byte being the most significant digit.
+    let v = (x << (8 * (8 - n))) & (ONES * 0x0F);
+    let v = (v.wrapping_mul(10 * (1 << 8) + 1) >> 8) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(100 * (1 << 16) + 1) >> 16) & 0x0000_FFFF_0000_FFFF;
+    let v = v.wrapping_mul(10_000 * (1 << 32) + 1) >> 32;
+    Some((n, v))
+}
+
 /// A position in the record.
 struct Cursor<'a> {
     text: &'a str,
     b: &'a [u8],
     i: usize,
     depth: usize,
+    /// Whether a string with an escape was read, which may hold what JSON escapes.
+    unescaped: bool,
 }
 
 impl<'a> Cursor<'a> {
@@ -174,6 +207,7 @@ impl<'a> Cursor<'a> {
     #[cold]
     #[inline(never)]
     fn unescape(&mut self, start: usize, mut at: usize) -> Option<String> {
+        self.unescaped = true;
         let mut out = String::from(self.text.get(start..at)?);
         loop {
             let c = *self.b.get(at + 1)?;
@@ -244,17 +278,30 @@ impl<'a> Cursor<'a> {
                 .filter(|d| d.is_ascii_digit())
                 .map(|d| d - b'0')
         };
-        let mut significand = u64::from(digit(self)?);
-        self.i += 1;
-        if significand == 0 {
-            // One leading zero only.
-            if digit(self).is_some() {
-                return None;
+        let mut significand;
+        match self.b.get(self.i..).and_then(digits) {
+            // Fewer than eight digits, the usual case, read at once. One leading zero
+            // only.
+            Some((n @ 1..8, value)) => {
+                if n > 1 && self.b.get(self.i) == Some(&b'0') {
+                    return None;
+                }
+                significand = value;
+                self.i += n;
             }
-        } else {
-            while let Some(d) = digit(self) {
-                significand = significand.checked_mul(10)?.checked_add(u64::from(d))?;
+            _ => {
+                significand = u64::from(digit(self)?);
                 self.i += 1;
+                if significand == 0 {
+                    if digit(self).is_some() {
+                        return None;
+                    }
+                } else {
+                    while let Some(d) = digit(self) {
+                        significand = significand.checked_mul(10)?.checked_add(u64::from(d))?;
+                        self.i += 1;
+                    }
+                }
             }
         }
         let mut exponent = 0i32;
@@ -262,11 +309,20 @@ impl<'a> Cursor<'a> {
         if self.b.get(self.i) == Some(&b'.') {
             float = true;
             self.i += 1;
-            digit(self)?;
-            while let Some(d) = digit(self) {
-                significand = significand.checked_mul(10)?.checked_add(u64::from(d))?;
-                exponent -= 1;
-                self.i += 1;
+            if let Some((n @ 1..8, value)) = self.b.get(self.i..).and_then(digits) {
+                // Likewise the decimals.
+                significand = significand
+                    .checked_mul(*POW10_U64.get(n)?)?
+                    .checked_add(value)?;
+                exponent = -i32::try_from(n).ok()?;
+                self.i += n;
+            } else {
+                digit(self)?;
+                while let Some(d) = digit(self) {
+                    significand = significand.checked_mul(10)?.checked_add(u64::from(d))?;
+                    exponent -= 1;
+                    self.i += 1;
+                }
             }
         }
         if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
@@ -554,12 +610,33 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The offset of the first quote, backslash or control character in `b`: eight bytes at
-/// a time, as most strings are short and `memchr` costs more to set up than they take.
+/// The offset of the first quote, backslash or control character in `b`: sixteen bytes,
+/// then eight at a time, as most strings are short and `memchr` costs more to set up
+/// than they take.
+#[allow(clippy::inline_always)] // out of line, the call would cost as much as the scan of a short string
+#[inline(always)]
 fn special(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut at = 0;
+    // Sixteen bytes at a time while there are as many, as there mostly are (the record
+    // goes on after the string): a byte of ones for each byte marked, which the compiler
+    // makes a few vector instructions, and the first found by its trailing zeros.
+    while let Some(block) = b.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        let mut flags = [0u8; 16];
+        for (flag, &c) in flags.iter_mut().zip(block) {
+            *flag = if crate::json_text::escapes(c) {
+                0xFF
+            } else {
+                0
+            };
+        }
+        let marks = u128::from_le_bytes(flags);
+        if marks != 0 {
+            return Some(at + (marks.trailing_zeros() / 8) as usize);
+        }
+        at += 16;
+    }
     while let Some(chunk) = b.get(at..at + 8) {
         let x = u64::from_le_bytes(chunk.try_into().ok()?);
         // The high bit of each byte that is below 0x20, or equal to `"` or `\`. A borrow
@@ -1163,9 +1240,21 @@ mod tests {
 
     use super::*;
 
-    /// Fails unless this reader gives up on `line` or reads what `serde_json` reads.
+    /// Fails unless this reader gives up on `line` or reads what `serde_json` reads, and
+    /// when it says the strings are plain, copying them writes the canonical form.
     fn agrees(line: &str) -> Result<(), TestCaseError> {
-        if let Some(fast) = read(line) {
+        let mut held = None;
+        if let Some(plain) = read_into(line, &mut held) {
+            let fast = held.unwrap();
+            let (mut copied, mut checked) = (Vec::new(), Vec::new());
+            crate::canonical::write_strings(&mut copied, &fast, plain).unwrap();
+            crate::canonical::write(&mut checked, &fast).unwrap();
+            prop_assert_eq!(
+                String::from_utf8(copied).unwrap(),
+                String::from_utf8(checked).unwrap(),
+                "{}",
+                line
+            );
             let slow = serde_json::from_str::<Shipment>(line);
             prop_assert!(
                 slow.is_ok(),
@@ -1609,6 +1698,14 @@ mod tests {
         }
 
         #[test]
+        fn digits_are_read_as_one_at_a_time(s in "[0-9]{0,10}[-+.eE\"},/:a \u{0}\u{ff}0-9]{0,6}") {
+            let b = s.as_bytes();
+            let n = b.iter().take(8).take_while(|c| c.is_ascii_digit()).count();
+            let value = b.iter().take(n).fold(0, |v, c| v * 10 + u64::from(c - b'0'));
+            prop_assert_eq!(digits(b), (b.len() >= 8).then_some((n, value)));
+        }
+
+        #[test]
         fn special_finds_the_first_quote_backslash_or_control(s in "[a\"\\\\\u{1}\u{1f} \u{7f}\u{e9}\u{80}]{0,40}") {
             let b = s.as_bytes();
             let naive = b.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\');
@@ -1623,12 +1720,16 @@ mod tests {
         use proptest::strategy::ValueTree;
         let mut runner = proptest::test_runner::TestRunner::deterministic();
         let (lines, n) = (shipment(), 1000);
-        let mut here = 0;
+        let (mut here, mut plain) = (0, 0);
         for _ in 0..n {
             let line = lines.new_tree(&mut runner).unwrap().current();
-            here += usize::from(read(&line).is_some());
+            let read = read_into(&line, &mut None);
+            here += usize::from(read.is_some());
+            plain += usize::from(read == Some(true));
         }
         assert!(here * 20 > n, "{here} of {n}");
+        // Both kinds, strings copied and strings checked, are among them.
+        assert!(plain > 0 && plain < here, "{plain} of {here}");
     }
 
     /// The usual records are read here, not left to `serde_json`: without this the
@@ -1641,6 +1742,9 @@ mod tests {
         ];
         let escaped = r#"{"id":"S\"1\"","date":"2024-05-01","exporter":{"name":"M\u00fcller \/ S\u00f6hne \ud83d\ude00\n","city":"Gen\u00e8ve"},"consignee":{"name":"B\\C\t"},"destination":"KG","items":[{"hs_code":"8542.31","description":"\"quoted\" \b\f\r"}]}"#;
         for line in lines.iter().chain([&escaped]) {
+            // Strings with escapes are not taken for plain.
+            let plain = !std::ptr::eq(*line, escaped);
+            assert_eq!(read_into(line, &mut None), Some(plain));
             let fast = read(line).expect("read here");
             let slow = serde_json::from_str::<Shipment>(line).unwrap();
             assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
