@@ -9,7 +9,8 @@
 # Steps: build (peer engines, rulecheck, parse-only baseline); generate the corpora with
 # the fixed seed; agreement on the edge cases, the 10k and the 100k corpus (exit status 1
 # on any disagreement); measurements (single thread, /usr/bin/time -v) of every engine on
-# 100k shipments x 15k SDN, then x 150k SDN (SCALE_REPS repetitions, default 3); rulecheck startup, 2 jobs, 1M-shipment memory,
+# 100k shipments x 15k SDN, then x 150k SDN (SCALE_REPS repetitions, default 5, each 150k run
+# of rulecheck paired with a 15k one); rulecheck startup, 2 jobs, 1M-shipment memory,
 # bundled library; the table (benches/peer/table.py) on stdout and in $WORK/summary.md.
 set -euo pipefail
 
@@ -138,6 +139,8 @@ measure() {
     rulecheck-j1|rulecheck-j2)
       /usr/bin/time -v "$RC" eval --rules "$rules" --jobs "${e#rulecheck-j}" "$corpus" \
         > "$OUT/$label-$e.raw.jsonl" 2> "$log" || true ;;
+    rulecheck-15k-j1)  # the 15k list inside the scaling block: each 150k run has its 15k pair
+      /usr/bin/time -v "$RC" eval --rules "$R15K" --jobs 1 "$corpus" > /dev/null 2> "$log" || true ;;
   esac
   printf '   %-14s rep %s: %s\n' "$e" "$r" "$(grep -hoE '[0-9]+ (shipments|records)/s|\([0-9]+/s' "$log" | head -1)"
 }
@@ -154,7 +157,7 @@ bench() {  # bench LABEL RULES DATA REPS ENGINE...: repetitions interleaved acro
     esac
   done
   python3 "$PEERS/check_agree.py" "$OUT/$label-reference.jsonl" \
-    $(for e in "$@"; do case $e in reference|parse-only) ;; *) echo "$OUT/$label-$e.jsonl";; esac; done) \
+    $(for e in "$@"; do case $e in reference|parse-only|rulecheck-15k-j1) ;; *) echo "$OUT/$label-$e.jsonl";; esac; done) \
     | tee "$LOGS/agree-$label.txt" || FAIL=1
 }
 
@@ -163,10 +166,12 @@ ALL=(regorus regorus-rvm cedar reference rulecheck-j1 rulecheck-j2)
 echo "== benchmark: 100k shipments x 15k SDN, $REPS repetitions (interleaved), all engines"
 bench c100k-sdn15k "$R15K" "$C/c100k/data" "$REPS" "${ALL[@]}"
 # The 150k/15k ratio is a target: with one repetition a noisy minute decided it, so the
-# scaling point gets its own repetitions (SCALE_REPS, default 3) too.
-SCALE_REPS="${SCALE_REPS:-3}"
+# scaling point gets its own repetitions (SCALE_REPS, default 5) too, and each 150k run
+# of rulecheck is paired with a 15k run next to it (the host's speed drifts by more than
+# the target's margin between the two blocks).
+SCALE_REPS="${SCALE_REPS:-5}"
 echo "== scaling: the same 100k shipments x 150k SDN, $SCALE_REPS repetitions"
-bench c100k-sdn150k "$R150K" "$C/sdn150k/data" "$SCALE_REPS" regorus regorus-rvm cedar reference rulecheck-j1
+bench c100k-sdn150k "$R150K" "$C/sdn150k/data" "$SCALE_REPS" regorus regorus-rvm cedar reference rulecheck-15k-j1 rulecheck-j1
 
 echo "== rulecheck startup: load the rules and lists, answer one shipment (median of 5)"
 head -1 "$C/c100k/shipments.jsonl" > "$OUT/one.jsonl"
