@@ -180,44 +180,13 @@ pub fn hundredths(x: f64) -> Option<u64> {
 /// Appends `n` hundredths as `serde_json` writes the double nearest to them (see
 /// [`hundredths`]): the whole part, a point, and one or two decimals.
 pub fn cents(out: &mut Vec<u8>, n: u64) {
-    // Written backwards into a buffer, two digits at a time: the decimals and the point,
-    // then the whole part (at most 18 digits for any `u64`, 12 for an amount).
-    let mut text = [0; 40];
+    out.extend_from_slice(itoa::Buffer::new().format(n / 100).as_bytes());
     let [tenths, hundredths] = pair(n);
-    text[21] = b'.';
-    text[22] = tenths;
-    text[23] = hundredths;
-    // `12.5`, and `12.0` for a whole number.
-    let end = if hundredths == b'0' { 23 } else { 24 };
-    let (mut whole, mut at) = (n / 100, 21);
-    while whole >= 100 {
-        at -= 2;
-        if let Some(two) = text.get_mut(at..at + 2) {
-            two.copy_from_slice(&pair(whole));
-        }
-        whole /= 100;
-    }
-    let [high, low] = pair(whole);
-    if whole >= 10 {
-        at -= 2;
-        if let Some(two) = text.get_mut(at..at + 2) {
-            two.copy_from_slice(&[high, low]);
-        }
+    if hundredths == b'0' {
+        // `12.5`, and `12.0` for a whole number.
+        out.extend_from_slice(&[b'.', tenths]);
     } else {
-        at -= 1;
-        if let Some(one) = text.get_mut(at) {
-            *one = low;
-        }
-    }
-    // Copied as sixteen bytes, a size known when compiled (no call to copy), then cut to
-    // the length of the number; a number longer than that is copied as it is.
-    match text.get(at..).and_then(<[u8]>::first_chunk::<16>) {
-        Some(sixteen) if end - at <= 16 => {
-            let len = out.len() + end - at;
-            out.extend_from_slice(sixteen);
-            out.truncate(len);
-        }
-        _ => out.extend_from_slice(text.get(at..end).unwrap_or_default()),
+        out.extend_from_slice(&[b'.', tenths, hundredths]);
     }
 }
 
