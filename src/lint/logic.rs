@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use chrono::Days;
 
-use crate::ast::{CompareOp, Quantifier, TimeUnit};
-use crate::compile::{Cond, Const, FactPath, ListKind, ListSet, Lookup, Root, Value};
+use crate::ast::{CompareOp, TimeUnit};
+use crate::compile::{Cond, Const, FactPath, ListKind, ListSet, Lookup, Root, Value, quantified};
 use crate::schema::Field;
 use crate::types::{Date, HsCode};
 
@@ -291,15 +291,7 @@ impl Form {
                 body,
             } => {
                 let coll = Key::of_path(collection);
-                // `none` is `not any`; negation swaps `any` and `all` and negates the body.
-                let (is_any, body_neg) = match (quantifier, neg) {
-                    (Quantifier::Any, false) => (true, false),
-                    (Quantifier::Any, true) => (false, true),
-                    (Quantifier::All, false) => (false, false),
-                    (Quantifier::All, true) => (true, true),
-                    (Quantifier::None, false) => (false, true),
-                    (Quantifier::None, true) => (true, false),
-                };
+                let (is_any, body_neg) = quantified(*quantifier, neg);
                 let body = Box::new(Form::of(body, body_neg));
                 if is_any {
                     Form::Any(*slot, coll, body)
