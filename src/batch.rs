@@ -732,6 +732,52 @@ impl<R: Read> Input<R> {
     }
 }
 
+/// The lines of a JSON Lines input one at a time, each with its number and without its
+/// end of line, read as batch mode reads them: in blocks, in bounded memory, a line past
+/// [`MAX_LINE_BYTES`] cut one byte past it (so that its length tells it) and the rest of
+/// it passed over.
+pub(crate) struct Lines<R> {
+    input: Input<R>,
+    slot: Slot,
+    /// The next line of the slot's batch, and where it starts.
+    next: usize,
+    start: usize,
+}
+
+impl<R: Read> Lines<R> {
+    /// The lines of `input`.
+    pub(crate) fn new(input: R) -> Self {
+        Lines {
+            input: Input::new(input, MAX_READ),
+            slot: Slot::default(),
+            next: 0,
+            start: 0,
+        }
+    }
+}
+
+impl<R: Read> Iterator for Lines<R> {
+    type Item = std::io::Result<(usize, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next == self.slot.ends.len() {
+            self.slot.recycle();
+            if !self.input.next_batch(&mut self.slot) {
+                return self.input.error.take().map(Err);
+            }
+            (self.next, self.start) = (0, 0);
+        }
+        let end = *self.slot.ends.get(self.next)?;
+        let mut line = self.slot.bytes().get(self.start..end).unwrap_or_default();
+        while let [rest @ .., b'\n' | b'\r'] = line {
+            line = rest;
+        }
+        let numbered = (self.slot.first + self.next, line.to_vec());
+        (self.next, self.start) = (self.next + 1, end);
+        Some(Ok(numbered))
+    }
+}
+
 /// Reads the input into the slots handed back by the writer, [`BATCH`] lines to a slot,
 /// until the input ends or nobody takes the slots any more.
 fn read_batches<R: Read>(
