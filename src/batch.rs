@@ -514,7 +514,10 @@ fn inline<R: Read + Send, W: Write + Send>(
                         }
                         error.is_some()
                     };
-                    shared.give(&mut written, failed);
+                    // A batch that waits for one before it frees nothing: no one to wake.
+                    if failed || !written.is_empty() {
+                        shared.give(&mut written, failed);
+                    }
                 }
             });
         }
