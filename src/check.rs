@@ -439,8 +439,15 @@ fn load_list(
                 for r in raw {
                     match lists::canonical_key(kind, &r.key) {
                         Ok(k) => {
+                            // Names and strings are shown as written, their canonical key:
+                            // the written copy is kept rather than copied again.
+                            let key = if kind != ListKind::Hs && k == r.key {
+                                r.key
+                            } else {
+                                display_key(kind, &k, &r.key)
+                            };
                             entries.push(Entry {
-                                key: display_key(kind, &k, &r.key),
+                                key,
                                 attrs: r.attrs,
                                 origin: Some(r.origin),
                             });

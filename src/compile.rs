@@ -656,9 +656,9 @@ pub struct Entry {
     /// The entry as shown (`8542.31`, `LIFSHITS, Artem Mikhaylovich`).
     pub key: String,
     /// Other columns worth citing (tier, programs, list id).
-    pub attrs: Vec<(String, String)>,
-    /// Where the entry came from: `file:line`.
-    pub origin: Option<String>,
+    pub attrs: Vec<(Arc<str>, String)>,
+    /// Where the entry came from, for an entry of a data file.
+    pub origin: Option<crate::lists::EntryOrigin>,
 }
 
 /// Lookup structures built once at load. The keys come from the rule set's own data,

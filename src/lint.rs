@@ -17,6 +17,7 @@ use miette::Severity;
 use crate::ast::{self, Decl, Expr, SetRef, Term};
 use crate::compile::{self, Cond, ListKind, Period, Root, RuleSet, Value};
 use crate::diagnostics::{Code, Problem, Problems, did_you_mean};
+use crate::lists::{EntryOrigin, Place};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::types::{Date, HsCode};
 
@@ -764,7 +765,7 @@ impl<'a> Lints<'a> {
     }
 
     fn file_entries(&mut self, l: &ast::ListDecl, set: &compile::ListSet) {
-        let mut seen: HashMap<String, &str> = HashMap::new();
+        let mut seen: HashMap<String, Option<&EntryOrigin>> = HashMap::new();
         // An entity entry whose id no earlier entry has is an entity of its own, whatever
         // its name: the id index keeps the first entry of each id.
         let own_id: HashSet<usize> = if set.kind == ListKind::Entity {
@@ -773,7 +774,8 @@ impl<'a> Lints<'a> {
             HashSet::new()
         };
         for (i, e) in set.entries.iter().enumerate() {
-            let origin = e.origin.as_deref().unwrap_or("");
+            let origin = e.origin.as_ref();
+            let written_at = || origin.map(ToString::to_string).unwrap_or_default();
             // Entities are the same entry only when every cited column agrees too: OFAC
             // lists distinct persons under one name.
             let key = if set.kind == ListKind::Entity {
@@ -782,8 +784,9 @@ impl<'a> Lints<'a> {
                 e.key.clone()
             };
             if let Some(first) = seen.get(&key).filter(|_| !own_id.contains(&i)) {
-                let here = self.data_location(origin);
+                let here = origin.and_then(|o| self.data_location(o));
                 let msg = format!("`{}` is listed twice in list `{}`", e.key, l.name.name);
+                let first = first.map(ToString::to_string).unwrap_or_default();
                 let help = format!("the first is at {first}: remove one");
                 let p = match &here {
                     Some((file, s, t)) => level(
@@ -794,7 +797,7 @@ impl<'a> Lints<'a> {
                         Lint::DuplicateListEntry,
                         self.sources,
                         l.name.span,
-                        format!("{msg} ({origin})"),
+                        format!("{msg} ({})", written_at()),
                     ),
                 }
                 .label("listed again")
@@ -804,7 +807,7 @@ impl<'a> Lints<'a> {
                 seen.entry(key).or_insert(origin);
             }
             if let Some(why) = malformed(set.kind, &e.key) {
-                let here = self.data_location(origin);
+                let here = origin.and_then(|o| self.data_location(o));
                 // HS codes are shown dotted; the digits are what the file says.
                 let shown = HsCode::parse(&e.key)
                     .ok()
@@ -820,7 +823,7 @@ impl<'a> Lints<'a> {
                         Lint::MalformedListEntry,
                         self.sources,
                         l.name.span,
-                        format!("{msg} ({origin})"),
+                        format!("{msg} ({})", written_at()),
                     ),
                 }
                 .label("unusual entry")
@@ -830,15 +833,17 @@ impl<'a> Lints<'a> {
         }
     }
 
-    /// The data file and byte range of an entry's `file:line` origin.
-    fn data_location(&self, origin: &str) -> Option<(&'a SourceFile, usize, usize)> {
-        let (name, line) = origin.rsplit_once(':')?;
-        let line: usize = line.parse().ok()?;
+    /// The data file and byte range of the line of an entry read from CSV.
+    fn data_location(&self, origin: &EntryOrigin) -> Option<(&'a SourceFile, usize, usize)> {
+        let Place::Line(line) = origin.place else {
+            return None;
+        };
+        let line = usize::try_from(line).ok()?;
         let (_, file) = self
             .sources
             .files()
             .skip(self.rs.rule_files)
-            .find(|(_, f)| f.name == name)?;
+            .find(|(_, f)| *f.name == *origin.file)?;
         let start = if line <= 1 {
             0
         } else {

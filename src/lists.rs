@@ -1,6 +1,9 @@
 //! Loading list data (CSV, YAML, JSON, OFAC SDN) into indexed sets, each entry checked
 //! against the list's kind and every problem located at its line in the data file.
 
+use std::fmt;
+use std::sync::Arc;
+
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 use crate::compile::{Entry, ListKind, ListSet, SetIndex, normalize_name};
@@ -50,6 +53,33 @@ impl Format {
     }
 }
 
+/// Where an entry of a data file is written: `file:line` (CSV) or `file[n]` (YAML, JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryOrigin {
+    /// The data file, as named in diagnostics; shared by all its entries.
+    pub file: Arc<str>,
+    /// The entry's place in it.
+    pub place: Place,
+}
+
+/// An entry's place in its data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// The 1-based line of a CSV row.
+    Line(u64),
+    /// The 0-based index of an element of a YAML or JSON sequence.
+    Index(usize),
+}
+
+impl fmt::Display for EntryOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.place {
+            Place::Line(n) => write!(f, "{}:{n}", self.file),
+            Place::Index(n) => write!(f, "{}[{n}]", self.file),
+        }
+    }
+}
+
 /// An entry read from a data file, before indexing.
 #[derive(Debug, Clone)]
 pub struct RawEntry {
@@ -57,10 +87,10 @@ pub struct RawEntry {
     pub key: String,
     /// The entity id (entity lists).
     pub id: Option<String>,
-    /// Other columns.
-    pub attrs: Vec<(String, String)>,
-    /// `file:line`.
-    pub origin: String,
+    /// Other columns: each column's name is shared by the rows of its file.
+    pub attrs: Vec<(Arc<str>, String)>,
+    /// Where it is written.
+    pub origin: EntryOrigin,
     /// Byte range of the entry in its file, for diagnostics.
     pub at: (usize, usize),
 }
@@ -131,6 +161,13 @@ fn read_csv(file: &SourceFile, column: Option<&str>) -> Result<Vec<RawEntry>, Ve
             .unwrap_or(0),
     };
     let id_col = names.iter().position(|n| *n == "id");
+    // Each cited column's name once, shared by every row that has it.
+    let cited: Vec<Option<Arc<str>>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (i != key_col && Some(i) != id_col && cited_attr(n)).then(|| Arc::from(*n)))
+        .collect();
+    let file_name: Arc<str> = file.name.as_str().into();
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for rec in rdr.records() {
@@ -149,11 +186,10 @@ fn read_csv(file: &SourceFile, column: Option<&str>) -> Result<Vec<RawEntry>, Ve
         let key = rec.get(key_col).unwrap_or("").trim().to_string();
         let attrs = rec
             .iter()
-            .enumerate()
-            .filter(|(i, v)| *i != key_col && Some(*i) != id_col && !v.trim().is_empty())
-            .filter_map(|(i, v)| {
-                let n = names.get(i)?;
-                cited_attr(n).then(|| ((*n).to_string(), v.trim().to_string()))
+            .zip(&cited)
+            .filter_map(|(v, n)| {
+                let v = v.trim();
+                Some((Arc::clone(n.as_ref()?), v.to_string())).filter(|_| !v.is_empty())
             })
             .collect();
         out.push(RawEntry {
@@ -163,7 +199,10 @@ fn read_csv(file: &SourceFile, column: Option<&str>) -> Result<Vec<RawEntry>, Ve
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty()),
             attrs,
-            origin: format!("{}:{line}", file.name),
+            origin: EntryOrigin {
+                file: Arc::clone(&file_name),
+                place: Place::Line(line),
+            },
             at: (pos, line_end(&file.text, pos)),
         });
     }
@@ -241,6 +280,10 @@ fn each_ofac_row(
 fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
     // OFAC's rows are about 200 bytes: size the list once rather than grow it.
     let mut out = Vec::with_capacity(file.text.len() / 200);
+    // The cited columns' names, and the file's, once: tens of thousands of rows share them.
+    let (ent_num, kind, programs): (Arc<str>, Arc<str>, Arc<str>) =
+        ("ent_num".into(), "type".into(), "programs".into());
+    let file_name: Arc<str> = file.name.as_str().into();
     each_ofac_row(file, |rec, at, line| {
         if rec.len() != 12 {
             return Err(vec![
@@ -277,21 +320,24 @@ fn read_ofac_sdn(file: &SourceFile) -> Result<Vec<RawEntry>, Vec<Problem>> {
                 .help("is this OFAC's sdn.csv? It has no header row"),
             ]);
         }
-        let mut attrs = vec![("ent_num".to_string(), id.to_string())];
+        let mut attrs = Vec::with_capacity(3);
+        attrs.push((Arc::clone(&ent_num), id.to_string()));
         if let Some(t) = rec.get(2).and_then(ofac_field) {
-            attrs.push(("type".into(), t.to_string()));
+            attrs.push((Arc::clone(&kind), t.to_string()));
         }
         if let Some(p) = rec.get(3).and_then(ofac_field) {
-            attrs.push((
-                "programs".into(),
-                p.split("] [").collect::<Vec<_>>().join(", "),
-            ));
+            // Several programs are written `RUSSIA-EO14024] [UKRAINE-EO13662`: cited as
+            // `RUSSIA-EO14024, UKRAINE-EO13662`.
+            attrs.push((Arc::clone(&programs), p.replace("] [", ", ")));
         }
         out.push(RawEntry {
             key: name.to_string(),
             id: Some(id.to_string()),
             attrs,
-            origin: format!("{}:{line}", file.name),
+            origin: EntryOrigin {
+                file: Arc::clone(&file_name),
+                place: Place::Line(line),
+            },
             at,
         });
         Ok(())
@@ -467,9 +513,13 @@ fn read_structured(
         ]);
     };
     let key_field = column.unwrap_or("");
+    let file_name: Arc<str> = file.name.as_str().into();
     let mut out = Vec::with_capacity(rows.len());
     for (n, row) in rows.into_iter().enumerate() {
-        let origin = format!("{}[{n}]", file.name);
+        let origin = EntryOrigin {
+            file: Arc::clone(&file_name),
+            place: Place::Index(n),
+        };
         let entry = match row {
             Row::Map(fields) => {
                 // The last of a key given twice, as a mapping keeps it.
@@ -495,7 +545,7 @@ fn read_structured(
                         .filter_map(|(k, v)| {
                             let k = k.as_deref()?;
                             (cited_attr(k) && k != key_field && k != "id")
-                                .then(|| v.clone().map(|s| (k.to_string(), s)))
+                                .then(|| v.clone().map(|s| (Arc::from(k), s)))
                                 .flatten()
                         })
                         .collect(),
@@ -677,22 +727,26 @@ fn normalize_names<S: AsRef<str> + Sync>(names: &[S]) -> Vec<String> {
         return names.iter().map(|n| normalize_name(n.as_ref())).collect();
     }
     let chunk = names.len().div_ceil(cores);
+    let normalize = |part: &[S]| {
+        part.iter()
+            .map(|n| normalize_name(n.as_ref()))
+            .collect::<Vec<_>>()
+    };
+    // The first part on this thread, which would otherwise only wait: one thread fewer
+    // to start, and no new heap for it to touch.
+    let (first, rest) = names.split_at(chunk.min(names.len()));
     std::thread::scope(|s| {
-        let parts: Vec<_> = names
+        let parts: Vec<_> = rest
             .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|n| normalize_name(n.as_ref()))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| s.spawn(move || normalize(part)))
             .collect();
-        parts
-            .into_iter()
+        let mut out = normalize(first);
+        out.reserve(rest.len());
+        for h in parts {
             // A panic in a worker is a bug in normalize_name: pass it on.
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+            out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        out
     })
 }
 
