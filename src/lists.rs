@@ -168,6 +168,7 @@ fn read_csv(file: &SourceFile, column: Option<&str>) -> Result<Vec<RawEntry>, Ve
         .map(|(i, n)| (i != key_col && Some(i) != id_col && cited_attr(n)).then(|| Arc::from(*n)))
         .collect();
     let file_name: Arc<str> = file.name.as_str().into();
+    let mut lines = LineCount::new(text);
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for rec in rdr.records() {
@@ -178,11 +179,9 @@ fn read_csv(file: &SourceFile, column: Option<&str>) -> Result<Vec<RawEntry>, Ve
                 break;
             }
         };
-        let pos = rec
-            .position()
-            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0))
-            + bom;
-        let line = rec.position().map_or(0, csv::Position::line);
+        let start = row_start(text, rec.position().map_or(0, csv::Position::byte));
+        let line = lines.at(start);
+        let pos = start + bom;
         let key = rec.get(key_col).unwrap_or("").trim().to_string();
         let attrs = rec
             .iter()
@@ -213,11 +212,51 @@ fn read_csv(file: &SourceFile, column: Option<&str>) -> Result<Vec<RawEntry>, Ve
     }
 }
 
+/// Where the row the CSV reader places at `byte` starts. The reader ends a row at the
+/// `\r` of a CRLF line end and counts the `\n` as the start of the next: left as it is, a
+/// row of a CRLF file (as OFAC's are) would be shown at the end of the line before it.
+fn row_start(text: &str, byte: u64) -> usize {
+    let b = text.as_bytes();
+    let mut at = usize::try_from(byte).map_or(b.len(), |n| n.min(b.len()));
+    while matches!(b.get(at), Some(b'\r' | b'\n')) {
+        at += 1;
+    }
+    at
+}
+
+/// The 1-based line of each row start, counted from the last one asked for: rows are
+/// asked for in order, so a file is counted once (the reader's own line numbers are off
+/// by one after a CRLF line end, as its positions are).
+struct LineCount<'t> {
+    text: &'t [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'t> LineCount<'t> {
+    fn new(text: &'t str) -> Self {
+        LineCount {
+            text: text.as_bytes(),
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of byte `at`.
+    fn at(&mut self, at: usize) -> u64 {
+        if at < self.at {
+            (self.at, self.line) = (0, 1);
+        }
+        let between = self.text.get(self.at..at).unwrap_or_default();
+        self.line += memchr::memchr_iter(b'\n', between).count() as u64;
+        self.at = at;
+        self.line
+    }
+}
+
 fn csv_problem(file: &SourceFile, bom: usize, e: &csv::Error) -> Problem {
-    let pos = e
-        .position()
-        .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0))
-        + bom;
+    let text = file.text.get(bom..).unwrap_or_default();
+    let pos = row_start(text, e.position().map_or(0, csv::Position::byte)) + bom;
     // The csv crate's own message repeats the position, which the snippet shows.
     let message = match e.kind() {
         csv::ErrorKind::UnequalLengths {
@@ -264,15 +303,13 @@ fn each_ofac_row(
         .flexible(true)
         .from_reader(without_eof_mark(&file.text).as_bytes());
     let mut rec = csv::StringRecord::new();
+    let mut lines = LineCount::new(&file.text);
     while reader
         .read_record(&mut rec)
         .map_err(|e| vec![csv_problem(file, 0, &e)])?
     {
-        let pos = rec
-            .position()
-            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(0));
-        let line = rec.position().map_or(0, csv::Position::line);
-        row(&rec, (pos, line_end(&file.text, pos)), line)?;
+        let pos = row_start(&file.text, rec.position().map_or(0, csv::Position::byte));
+        row(&rec, (pos, line_end(&file.text, pos)), lines.at(pos))?;
     }
     Ok(())
 }

@@ -166,6 +166,7 @@ fn collect_disk(dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
 }
 
 /// Hashes file names (relative to the rule root) and contents in a stable order.
+#[derive(Clone)]
 pub struct DigestBuilder {
     root: String,
     files: Vec<(String, Arc<str>)>,
@@ -193,6 +194,18 @@ impl DigestBuilder {
         self.files.push((rel, Arc::clone(text)));
     }
 
+    /// Starts hashing on a thread of its own (megabytes of list data, while the rules are
+    /// checked); [`Hashing::finish`] gives the digest.
+    #[must_use]
+    pub fn start(self) -> Hashing {
+        let files = self.clone();
+        match std::thread::Builder::new().spawn(move || files.finish()) {
+            Ok(h) => Hashing::Started(h),
+            // Without a thread to spare, it is hashed when asked for.
+            Err(_) => Hashing::Waiting(self),
+        }
+    }
+
     /// `sha256:` over all files, sorted by name.
     #[must_use]
     pub fn finish(mut self) -> String {
@@ -206,6 +219,26 @@ impl DigestBuilder {
             h.update(text.as_bytes());
         }
         format!("sha256:{:x}", h.finalize())
+    }
+}
+
+/// A rule set's digest being made.
+pub enum Hashing {
+    /// On its own thread.
+    Started(std::thread::JoinHandle<String>),
+    /// Not started.
+    Waiting(DigestBuilder),
+}
+
+impl Hashing {
+    /// The digest, `sha256:...`.
+    #[must_use]
+    pub fn finish(self) -> String {
+        match self {
+            // A panic while hashing is a bug: pass it on.
+            Hashing::Started(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            Hashing::Waiting(d) => d.finish(),
+        }
     }
 }
 

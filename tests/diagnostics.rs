@@ -83,6 +83,13 @@ const RULE_CASES: &[(&str, Code, Option<&str>, usize)] = &[
     ("24-unterminated-string", Code::Syntax, None, 10),
     ("25-rule-unknown-regime", Code::UndefinedName, None, 9),
     ("26-field-of-a-list", Code::Type, None, 18),
+    ("27-missing-alias-file", Code::DataFile, None, 13),
+    (
+        "28-malformed-alias-file",
+        Code::DataFile,
+        Some("tests/bad_rules/data/alt-bad.csv"),
+        2,
+    ),
 ];
 
 /// Where the diagnostic of a bad shipment must point.

@@ -825,3 +825,40 @@ fn rendered_lint_diagnostics_in_data_files_and_across_rules() {
     }
     insta::assert_snapshot!(out);
 }
+
+/// A data file with CRLF line ends (as OFAC's are) is located line for line as with LF:
+/// the CSV reader counts the `\n` of a CRLF as the start of the next row.
+#[test]
+fn data_file_problems_are_located_alike_with_crlf_line_ends() {
+    let rules = format!(
+        "{HEAD}list l {{\n  kind hs_code\n  from \"codes.csv\"\n  source \"s\"\n  as_of 2024-01-01\n}}\n{}",
+        rule("a.b", "any i in items where i.hs_code in l")
+    );
+    let located = |csv: &str| {
+        lint_files(&[("t.rules", &rules), ("codes.csv", csv)])
+            .iter()
+            .map(|p| (p.code, p.line_col, render_plain(p)))
+            .collect::<Vec<_>>()
+    };
+    let lf = "code,tier\n8542,1\n8541,1\n8542,1\n";
+    let crlf = lf.replace('\n', "\r\n");
+    let (lf, crlf) = (located(lf), located(&crlf));
+    assert_eq!(lf.len(), 1, "{lf:?}");
+    assert_eq!(lf[0].0, Code::Lint(Lint::DuplicateListEntry));
+    // The second `8542`, on line 4; the first is on line 2.
+    assert_eq!(lf[0].1.map(|(line, _)| line), Some(4), "{lf:?}");
+    assert!(
+        lf[0].2.contains("the first is at codes.csv:2"),
+        "{}",
+        lf[0].2
+    );
+    assert_eq!(
+        crlf.iter().map(|(c, at, _)| (*c, *at)).collect::<Vec<_>>(),
+        lf.iter().map(|(c, at, _)| (*c, *at)).collect::<Vec<_>>()
+    );
+    assert!(
+        crlf[0].2.contains("the first is at codes.csv:2"),
+        "{}",
+        crlf[0].2
+    );
+}
