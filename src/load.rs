@@ -1,6 +1,7 @@
 //! Finding and reading rule files and their data files: from a directory or file on
 //! disk, or from the rule set bundled into the binary.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -199,7 +200,9 @@ impl DigestBuilder {
     #[must_use]
     pub fn start(self) -> Hashing {
         let files = self.clone();
-        match std::thread::Builder::new().spawn(move || files.finish()) {
+        // The thread only hashes: it allocates nothing, so it never makes itself a heap,
+        // whose first page the system would have to clear.
+        match std::thread::Builder::new().spawn(move || files.hash()) {
             Ok(h) => Hashing::Started(h),
             // Without a thread to spare, it is hashed when asked for.
             Err(_) => Hashing::Waiting(self),
@@ -208,7 +211,12 @@ impl DigestBuilder {
 
     /// `sha256:` over all files, sorted by name.
     #[must_use]
-    pub fn finish(mut self) -> String {
+    pub fn finish(self) -> String {
+        hex_digest(&self.hash())
+    }
+
+    /// SHA-256 over all files, sorted by name.
+    fn hash(mut self) -> [u8; 32] {
         self.files.sort_by(|a, b| a.0.cmp(&b.0));
         self.files.dedup_by(|a, b| a.0 == b.0);
         let mut h = Sha256::new();
@@ -218,14 +226,25 @@ impl DigestBuilder {
             h.update(text.len().to_le_bytes());
             h.update(text.as_bytes());
         }
-        format!("sha256:{:x}", h.finalize())
+        h.finalize().into()
     }
+}
+
+/// A digest as written: `sha256:` and its hex.
+fn hex_digest(d: &[u8; 32]) -> String {
+    let mut s = String::with_capacity(7 + 64);
+    s.push_str("sha256:");
+    for b in d {
+        // Infallible: writing to a String.
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 /// A rule set's digest being made.
 pub enum Hashing {
     /// On its own thread.
-    Started(std::thread::JoinHandle<String>),
+    Started(std::thread::JoinHandle<[u8; 32]>),
     /// Not started.
     Waiting(DigestBuilder),
 }
@@ -236,7 +255,9 @@ impl Hashing {
     pub fn finish(self) -> String {
         match self {
             // A panic while hashing is a bug: pass it on.
-            Hashing::Started(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            Hashing::Started(h) => {
+                hex_digest(&h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            }
             Hashing::Waiting(d) => d.finish(),
         }
     }
