@@ -308,276 +308,274 @@ fn load_list(
     let rule_file = sources.file(l.span.file).name.clone();
     // The alias file (OFAC's has tens of thousands of rows) is read and parsed while the
     // entries are, on a thread of its own; what it holds is taken in the same order after.
-    std::thread::scope(|s| {
-        let mut pending = l
-            .aliases
-            .as_ref()
-            .filter(|_| kind == ListKind::Entity)
-            .and_then(|alias| {
-                let path = origin.resolve(&rule_file, &alias.value);
-                // Without a thread to spare, the file is read in its turn below.
-                std::thread::Builder::new()
-                    .spawn_scoped(s, move || read_aliases(origin, &path))
-                    .ok()
-            });
-        let mut entries = Vec::new();
-        let mut canonical = Vec::new();
-        let mut ids = Vec::new();
-        let mut ok = true;
-        match (&l.entries, l.from.is_empty()) {
-            (Some(_), false) => {
-                problems.push(
-                    Problem::at(Code::Field, sources, l.name.span, format!("list `{}` has both `entries` and `from`", l.name.name))
-                        .label("one or the other")
-                        .help("write short lists inline with `entries`, and long ones in a data file with `from`"),
-                );
-                return None;
-            }
-            (None, true) => {
-                problems.push(
-                    Problem::at(
-                        Code::Field,
-                        sources,
-                        l.name.span,
-                        format!("list `{}` has no entries", l.name.name),
-                    )
-                    .label("empty list")
-                    .help("add `entries [ ... ]` or `from \"data/file.csv\"`"),
-                );
-                return None;
-            }
-            (Some((lits, _)), true) => {
-                for lit in lits {
-                    match lists::canonical_key(kind, &lit.text) {
-                        Ok(k) => {
-                            entries.push(Entry {
-                                key: display_key(kind, &k, &lit.text),
-                                attrs: Vec::new(),
-                                origin: None,
-                            });
-                            canonical.push(k);
-                            ids.push(None);
-                        }
-                        Err(e) => {
-                            ok = false;
-                            problems.push(
-                                Problem::at(Code::Type, sources, lit.span, e)
-                                    .label(format!("not a valid {} entry", kind.name())),
-                            );
-                        }
+    let mut pending = l
+        .aliases
+        .as_ref()
+        .filter(|_| kind == ListKind::Entity)
+        .and_then(|alias| {
+            let path = origin.resolve(&rule_file, &alias.value);
+            let origin = origin.clone();
+            // Without a thread to spare, the file is read in its turn below. A list that
+            // fails before then leaves the thread to finish unheard.
+            std::thread::Builder::new()
+                .spawn(move || read_aliases(&origin, &path))
+                .ok()
+        });
+    let mut entries = Vec::new();
+    let mut canonical = Vec::new();
+    let mut ids = Vec::new();
+    let mut ok = true;
+    match (&l.entries, l.from.is_empty()) {
+        (Some(_), false) => {
+            problems.push(
+                Problem::at(Code::Field, sources, l.name.span, format!("list `{}` has both `entries` and `from`", l.name.name))
+                    .label("one or the other")
+                    .help("write short lists inline with `entries`, and long ones in a data file with `from`"),
+            );
+            return None;
+        }
+        (None, true) => {
+            problems.push(
+                Problem::at(
+                    Code::Field,
+                    sources,
+                    l.name.span,
+                    format!("list `{}` has no entries", l.name.name),
+                )
+                .label("empty list")
+                .help("add `entries [ ... ]` or `from \"data/file.csv\"`"),
+            );
+            return None;
+        }
+        (Some((lits, _)), true) => {
+            for lit in lits {
+                match lists::canonical_key(kind, &lit.text) {
+                    Ok(k) => {
+                        entries.push(Entry {
+                            key: display_key(kind, &k, &lit.text),
+                            attrs: Vec::new(),
+                            origin: None,
+                        });
+                        canonical.push(k);
+                        ids.push(None);
+                    }
+                    Err(e) => {
+                        ok = false;
+                        problems.push(
+                            Problem::at(Code::Type, sources, lit.span, e)
+                                .label(format!("not a valid {} entry", kind.name())),
+                        );
                     }
                 }
             }
-            (None, false) => {
-                for (i, from) in l.from.iter().enumerate() {
-                    let path = origin.resolve(&rule_file, &from.value);
-                    let text = match origin.read(&path) {
-                        Ok(t) => t,
-                        Err(e) => {
-                            ok = false;
-                            problems.push(
-                                Problem::at(
-                                    Code::DataFile,
-                                    sources,
-                                    from.span,
-                                    format!("cannot read data file `{path}`: {e}"),
-                                )
-                                .label("this file")
-                                .help("paths are relative to the rule file that names them"),
-                            );
-                            continue;
-                        }
-                    };
-                    digest.add(&path, &text);
-                    let format = match &l.format {
-                        Some(f) => match Format::from_name(&f.name) {
-                            Some(x) => x,
-                            None => {
-                                problems.push(
-                                    Problem::at(
-                                        Code::Field,
-                                        sources,
-                                        f.span,
-                                        format!("unknown data format `{}`", f.name),
-                                    )
-                                    .label("unknown format")
-                                    .help("the formats are `csv`, `yaml`, `json` and `ofac_sdn`"),
-                                );
-                                return None;
-                            }
-                        },
-                        None => {
-                            match Format::from_extension(&path) {
-                                Some(x) => x,
-                                None => {
-                                    problems.push(
-                                    Problem::at(
-                                        Code::Field,
-                                        sources,
-                                        from.span,
-                                        "cannot tell the format of this data file",
-                                    )
-                                    .label("unknown extension")
-                                    .help("name it `.csv`, `.yaml` or `.json`, or add `format ...`"),
-                                );
-                                    return None;
-                                }
-                            }
-                        }
-                    };
-                    if format == Format::OfacSdn && kind != ListKind::Entity {
+        }
+        (None, false) => {
+            for (i, from) in l.from.iter().enumerate() {
+                let path = origin.resolve(&rule_file, &from.value);
+                let text = match origin.read(&path) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        ok = false;
                         problems.push(
                             Problem::at(
-                                Code::Type,
+                                Code::DataFile,
                                 sources,
-                                kind_span,
-                                "an OFAC SDN file holds entities",
+                                from.span,
+                                format!("cannot read data file `{path}`: {e}"),
                             )
-                            .label("use `kind entity`"),
+                            .label("this file")
+                            .help("paths are relative to the rule file that names them"),
                         );
-                        return None;
+                        continue;
                     }
-                    let fid = sources.add(path.clone(), text);
-                    let file = sources.file(fid).clone();
-                    let raw = match lists::read_entries(
-                        &file,
-                        format,
-                        l.column.as_ref().map(|c| c.value.as_str()),
-                    ) {
-                        Ok(r) => r,
-                        Err(ps) => {
-                            ok = false;
-                            problems.0.extend(ps);
-                            continue;
+                };
+                digest.add(&path, &text);
+                let format = match &l.format {
+                    Some(f) => match Format::from_name(&f.name) {
+                        Some(x) => x,
+                        None => {
+                            problems.push(
+                                Problem::at(
+                                    Code::Field,
+                                    sources,
+                                    f.span,
+                                    format!("unknown data format `{}`", f.name),
+                                )
+                                .label("unknown format")
+                                .help("the formats are `csv`, `yaml`, `json` and `ofac_sdn`"),
+                            );
+                            return None;
                         }
-                    };
-                    let mut bad = 0;
-                    entries.reserve(raw.len());
-                    canonical.reserve(raw.len());
-                    ids.reserve(raw.len());
-                    for r in raw {
-                        match lists::canonical_key(kind, &r.key) {
-                            Ok(k) => {
-                                // Names and strings are shown as written, their canonical key:
-                                // the written copy is kept rather than copied again.
-                                let key = if kind != ListKind::Hs && k == r.key {
-                                    r.key
-                                } else {
-                                    display_key(kind, &k, &r.key)
-                                };
-                                entries.push(Entry {
-                                    key,
-                                    attrs: r.attrs,
-                                    origin: Some(r.origin),
-                                });
-                                canonical.push(k);
-                                ids.push(r.id);
-                            }
-                            Err(e) => {
-                                ok = false;
-                                bad += 1;
-                                // One wrong column can make every row wrong: show the first few.
-                                if bad <= 5 {
-                                    problems.push(
-                                        Problem::in_file(Code::DataFile, &file, r.at.0, r.at.1, e)
-                                            .label(format!("not a valid {} entry", kind.name()))
-                                            .help(format!(
-                                                "list `{}` in {} is `kind {}`",
-                                                l.name.name,
-                                                rule_file,
-                                                kind.name()
-                                            )),
-                                    );
-                                }
-                            }
+                    },
+                    None => match Format::from_extension(&path) {
+                        Some(x) => x,
+                        None => {
+                            problems.push(
+                                Problem::at(
+                                    Code::Field,
+                                    sources,
+                                    from.span,
+                                    "cannot tell the format of this data file",
+                                )
+                                .label("unknown extension")
+                                .help("name it `.csv`, `.yaml` or `.json`, or add `format ...`"),
+                            );
+                            return None;
                         }
-                    }
-                    let _ = i;
-                }
-                if l.source.is_none() || l.as_of.is_none() {
-                    problems.push(
-                        Problem::at(Code::Field, sources, l.name.span, format!("list `{}` is loaded from data but does not say its {}", l.name.name,
-                            match (l.source.is_none(), l.as_of.is_none()) { (true, true) => "`source` and `as_of`", (true, false) => "`source`", _ => "`as_of`" }))
-                            .label("provenance missing")
-                            .help("findings cite the list's source and the date it is current as of: add `source \"...\"` and `as_of YYYY-MM-DD`"),
-                    );
-                    ok = false;
-                }
-            }
-        }
-        let mut set = ListSet {
-            name: l.name.name.clone(),
-            kind,
-            title: l.title.as_ref().map(|t| t.value.clone()),
-            source: l.source.as_ref().map(|s| s.value.clone()),
-            as_of: l.as_of.map(|(d, _)| d),
-            index: lists::build_index(kind, &entries, &canonical, &ids),
-            entries,
-            span: l.span,
-            inline: false,
-        };
-        if let Some(alias) = &l.aliases {
-            if kind != ListKind::Entity {
-                problems.push(
-                    Problem::at(
-                        Code::Type,
-                        sources,
-                        alias.span,
-                        "only entity lists have aliases",
-                    )
-                    .label("not an entity list"),
-                );
-                return None;
-            }
-            let path = origin.resolve(&rule_file, &alias.value);
-            let read = match pending.take() {
-                // A panic there is a bug in the alias reader: pass it on.
-                Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-                None => read_aliases(origin, &path),
-            };
-            match read {
-                Ok((text, rows)) => {
-                    digest.add(&path, &text);
-                    sources.add(path.clone(), text);
-                    match rows {
-                        Ok(rows) => {
-                            let resolved: Vec<(usize, String)> = rows
-                                .into_iter()
-                                .filter_map(|(id, name, _)| set.find_exact(&id).map(|e| (e, name)))
-                                .collect();
-                            lists::add_aliases(&mut set, &resolved);
-                        }
-                        Err(ps) => {
-                            ok = false;
-                            // Say whose aliases they are: the row alone does not name the list.
-                            problems.0.extend(ps.into_iter().map(|mut p| {
-                                p.help.get_or_insert_with(|| {
-                                    format!(
-                                        "these are the aliases of list `{}` in {rule_file}; OFAC's alt.csv rows are ent_num, alt_num, type, alias and remarks",
-                                        l.name.name
-                                    )
-                                });
-                                p
-                            }));
-                        }
-                    }
-                }
-                Err(e) => {
-                    ok = false;
+                    },
+                };
+                if format == Format::OfacSdn && kind != ListKind::Entity {
                     problems.push(
                         Problem::at(
-                            Code::DataFile,
+                            Code::Type,
                             sources,
-                            alias.span,
-                            format!("cannot read alias file `{path}`: {e}"),
+                            kind_span,
+                            "an OFAC SDN file holds entities",
                         )
-                        .label("this file"),
+                        .label("use `kind entity`"),
                     );
+                    return None;
                 }
+                let fid = sources.add(path.clone(), text);
+                let file = sources.file(fid).clone();
+                let raw = match lists::read_entries(
+                    &file,
+                    format,
+                    l.column.as_ref().map(|c| c.value.as_str()),
+                ) {
+                    Ok(r) => r,
+                    Err(ps) => {
+                        ok = false;
+                        problems.0.extend(ps);
+                        continue;
+                    }
+                };
+                let mut bad = 0;
+                entries.reserve(raw.len());
+                canonical.reserve(raw.len());
+                ids.reserve(raw.len());
+                for r in raw {
+                    match lists::canonical_key(kind, &r.key) {
+                        Ok(k) => {
+                            // Names and strings are shown as written, their canonical key:
+                            // the written copy is kept rather than copied again.
+                            let key = if kind != ListKind::Hs && k == r.key {
+                                r.key
+                            } else {
+                                display_key(kind, &k, &r.key)
+                            };
+                            entries.push(Entry {
+                                key,
+                                attrs: r.attrs,
+                                origin: Some(r.origin),
+                            });
+                            canonical.push(k);
+                            ids.push(r.id);
+                        }
+                        Err(e) => {
+                            ok = false;
+                            bad += 1;
+                            // One wrong column can make every row wrong: show the first few.
+                            if bad <= 5 {
+                                problems.push(
+                                    Problem::in_file(Code::DataFile, &file, r.at.0, r.at.1, e)
+                                        .label(format!("not a valid {} entry", kind.name()))
+                                        .help(format!(
+                                            "list `{}` in {} is `kind {}`",
+                                            l.name.name,
+                                            rule_file,
+                                            kind.name()
+                                        )),
+                                );
+                            }
+                        }
+                    }
+                }
+                let _ = i;
+            }
+            if l.source.is_none() || l.as_of.is_none() {
+                problems.push(
+                    Problem::at(Code::Field, sources, l.name.span, format!("list `{}` is loaded from data but does not say its {}", l.name.name,
+                        match (l.source.is_none(), l.as_of.is_none()) { (true, true) => "`source` and `as_of`", (true, false) => "`source`", _ => "`as_of`" }))
+                        .label("provenance missing")
+                        .help("findings cite the list's source and the date it is current as of: add `source \"...\"` and `as_of YYYY-MM-DD`"),
+                );
+                ok = false;
             }
         }
-        ok.then_some(set)
-    })
+    }
+    let mut set = ListSet {
+        name: l.name.name.clone(),
+        kind,
+        title: l.title.as_ref().map(|t| t.value.clone()),
+        source: l.source.as_ref().map(|s| s.value.clone()),
+        as_of: l.as_of.map(|(d, _)| d),
+        index: lists::build_index(kind, &entries, &canonical, &ids),
+        entries,
+        span: l.span,
+        inline: false,
+    };
+    if let Some(alias) = &l.aliases {
+        if kind != ListKind::Entity {
+            problems.push(
+                Problem::at(
+                    Code::Type,
+                    sources,
+                    alias.span,
+                    "only entity lists have aliases",
+                )
+                .label("not an entity list"),
+            );
+            return None;
+        }
+        let path = origin.resolve(&rule_file, &alias.value);
+        let read = match pending.take() {
+            // A panic there is a bug in the alias reader: pass it on.
+            Some(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            None => read_aliases(origin, &path),
+        };
+        match read {
+            Ok((text, rows)) => {
+                digest.add(&path, &text);
+                sources.add(path.clone(), text);
+                match rows {
+                    Ok(rows) => {
+                        let resolved: Vec<(usize, String)> = rows
+                            .into_iter()
+                            .filter_map(|(id, name, _)| set.find_exact(&id).map(|e| (e, name)))
+                            .collect();
+                        lists::add_aliases(&mut set, &resolved);
+                    }
+                    Err(ps) => {
+                        ok = false;
+                        // Say whose aliases they are: the row alone does not name the list.
+                        problems.0.extend(ps.into_iter().map(|mut p| {
+                            p.help.get_or_insert_with(|| {
+                                format!(
+                                    "these are the aliases of list `{}` in {rule_file}; OFAC's alt.csv rows are ent_num, alt_num, type, alias and remarks",
+                                    l.name.name
+                                )
+                            });
+                            p
+                        }));
+                    }
+                }
+            }
+            Err(e) => {
+                ok = false;
+                problems.push(
+                    Problem::at(
+                        Code::DataFile,
+                        sources,
+                        alias.span,
+                        format!("cannot read alias file `{path}`: {e}"),
+                    )
+                    .label("this file"),
+                );
+            }
+        }
+    }
+    ok.then_some(set)
 }
 
 /// An alias file's text and its rows (or the problems in them), or why it cannot be read.
