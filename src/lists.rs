@@ -187,8 +187,8 @@ fn read_csv(file: &SourceFile, column: Option<&str>) -> Result<Vec<RawEntry>, Ve
             .iter()
             .zip(&cited)
             .filter_map(|(v, n)| {
-                let v = v.trim();
-                Some((Arc::clone(n.as_ref()?), v.to_string())).filter(|_| !v.is_empty())
+                let (v, n) = (v.trim(), n.as_ref()?);
+                (!v.is_empty()).then(|| (Arc::clone(n), v.to_string()))
             })
             .collect();
         out.push(RawEntry {

@@ -217,7 +217,9 @@ impl DigestBuilder {
 
     /// SHA-256 over all files, sorted by name.
     fn hash(mut self) -> [u8; 32] {
-        self.files.sort_by(|a, b| a.0.cmp(&b.0));
+        // Unstable: it sorts in place, where a stable sort may allocate. A name read twice
+        // is the same file with the same text, so which copy is kept does not matter.
+        self.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         self.files.dedup_by(|a, b| a.0 == b.0);
         let mut h = Sha256::new();
         for (rel, text) in &self.files {
