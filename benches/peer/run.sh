@@ -44,6 +44,7 @@ echo "== machine"
   echo "rulecheck: $(cd "$ROOT" && git status --porcelain=v2 --branch 2>/dev/null | awk '/^# branch.oid/{print $3}'), \
 $(cd "$ROOT" && git status --porcelain -- src Cargo.toml Cargo.lock build.rs 2>/dev/null | wc -l) changed files under src/, Cargo.*, build.rs"
 } | tee "$LOGS/machine.txt"
+metric commit "$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 # Ratios are only meaningful if nothing else competes for the cores: measure the load.
 cpu_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
 read -r b0 t0 < <(cpu_busy); sleep 2; read -r b1 t1 < <(cpu_busy)
@@ -205,6 +206,11 @@ if [ "$MEM_1M" = 1 ]; then
 fi
 
 python3 "$HERE/table.py" "$LOGS" | tee "$WORK/summary.md"
+# Each run's logs are kept, for pool.py to take several runs together.
+KEPT="$WORK/runs/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$WORK/runs" && cp -r "$LOGS" "$KEPT"
+echo
+echo "logs kept in $KEPT; several runs together: python3 $HERE/pool.py $WORK/runs/*"
 echo
 if [ "$FAIL" != 0 ]; then
   echo "DISAGREEMENT or a failed check: see above and $LOGS/agree-*.txt"

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Several runs of benches/peer/run.sh taken together: the single-thread targets over all
+their repetitions, as well as run by run.
+
+  python3 pool.py LOG_DIR [LOG_DIR ...]
+
+Each LOG_DIR is the logs of one run (run.sh keeps a copy of each under $WORK/runs/).
+On a host whose speed drifts by a fifth from one minute to the next, one run's medians
+decide a target that is within a few per cent of the line by the luck of that run; the
+median of every repetition of every run says where it stands. Two figures are given for
+each ratio to rulecheck's single-job rate:
+
+  * pooled: the median of all of rulecheck's repetitions over the median of all of the
+    other engine's;
+  * by round: the median, over every round of every run, of the ratio of rulecheck's
+    repetition to the other engine's in the same round (run.sh runs each engine once a
+    round, in turn, so the two are at most a minute apart).
+"""
+import statistics
+import sys
+
+from logs import NAMES, read_metrics, read_runs
+
+LABEL = "c100k-sdn15k"
+# (engine, target ratio of rulecheck's single-job rate to the engine's, or of the engine's
+# to rulecheck's for rulecheck's own two jobs)
+TARGETS = [("cedar", 8), ("regorus-rvm", 8), ("reference", 5), ("parse-only", 0.7)]
+
+dirs = sys.argv[1:]
+if not dirs:
+    sys.exit(__doc__)
+runs = [read_runs(d) for d in dirs]
+commits = sorted({read_metrics(d).get("commit", "?") for d in dirs})
+med = statistics.median
+
+
+def reps(engine):
+    return [[r["tput"] for r in run.get((LABEL, engine), [])] for run in runs]
+
+
+j1 = reps("rulecheck-j1")
+print(f"{len(dirs)} runs, commit {', '.join(commits)}, {sum(map(len, j1))} repetitions of rulecheck `--jobs 1`\n")
+print("| target | " + " | ".join(f"run {i + 1}" for i in range(len(dirs))) + " | pooled | by round |")
+print("|---|" + "---|" * (len(dirs) + 2))
+
+
+def fmt(x, k):
+    return f"{100 * x:.0f} %" if k < 1 else f"{x:.2f}×"
+
+
+def row(name, k, per_run, pooled, by_round):
+    cells = [fmt(x, k) if x else "—" for x in per_run]
+    print(f"| {name} | " + " | ".join(cells) + f" | {fmt(pooled, k)} | {fmt(by_round, k)} |")
+
+
+for engine, k in TARGETS:
+    other = reps(engine)
+    if not any(other):
+        continue
+    per_run = [med(a) / med(b) if a and b else None for a, b in zip(j1, other)]
+    pooled = med(sum(j1, [])) / med(sum(other, []))
+    by_round = med([x / y for a, b in zip(j1, other) for x, y in zip(a, b)])
+    row(f"single thread ≥ {k}× {NAMES[engine]}" if k >= 1 else "end-to-end ≥ 70 % of the parse-only pass",
+        k, per_run, pooled, by_round)
+j2 = reps("rulecheck-j2")
+if any(j2):
+    per_run = [med(b) / med(a) if a and b else None for a, b in zip(j1, j2)]
+    row("2 jobs ≥ 1.7× 1 job", 1.7, per_run, med(sum(j2, [])) / med(sum(j1, [])),
+        med([y / x for a, b in zip(j1, j2) for x, y in zip(a, b)]))
