@@ -45,7 +45,7 @@ print("|---|" + "---|" * (len(dirs) + 2))
 
 
 def fmt(x, k):
-    return f"{100 * x:.0f} %" if k < 1 else f"{x:.2f}×"
+    return f"{100 * x:.1f} %" if k < 1 else f"{x:.2f}×"
 
 
 def row(name, k, per_run, pooled, by_round):
