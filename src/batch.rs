@@ -251,33 +251,11 @@ impl Io {
 
 /// Reads JSON Lines from `input`, evaluates each record on `jobs` threads, and writes
 /// one JSON line per record to `out`, in input order. `progress` is called after each
-/// batch is written with the number of records done. Input and output are done as
-/// [`Io::for_jobs`] says.
-pub fn run(
-    rules: &RuleSet,
-    opts: &Options,
-    source: &str,
-    input: impl Read + Send,
-    out: &mut (impl Write + Send),
-    jobs: usize,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<Summary, RunError> {
-    run_with(
-        rules,
-        opts,
-        source,
-        input,
-        out,
-        jobs,
-        Io::for_jobs(jobs.max(1)),
-        progress,
-    )
-}
-
-/// [`run`] with input and output done as `io` says: the output is the same bytes either
+/// batch is written with the number of records done. Input and output are done as `io`
+/// says ([`Io::for_jobs`] chooses for the machine): the output is the same bytes either
 /// way.
-#[allow(clippy::too_many_arguments)] // `run`'s, and how to do the input and output
-pub fn run_with(
+#[allow(clippy::too_many_arguments)] // what to evaluate, where from and to, and how
+pub fn run(
     rules: &RuleSet,
     opts: &Options,
     source: &str,
@@ -301,7 +279,7 @@ pub fn run_with(
 
 /// Runs a reader thread, `jobs` workers, and the writer on the calling thread, which
 /// pass batches by channels.
-#[allow(clippy::too_many_arguments)] // `run_with`'s, prepared
+#[allow(clippy::too_many_arguments)] // `run`'s, prepared
 #[allow(clippy::expect_used)] // the free channel is made with room for the whole window; a panicking reader is a bug
 fn with_threads<R: Read + Send>(
     rules: &RuleSet,
@@ -468,7 +446,7 @@ impl<R, W> Drop for EndOnPanic<'_, '_, R, W> {
 
 /// Runs `jobs` workers that each read a batch, evaluate it, and write what is next in
 /// line, until the input ends, fails, or the output fails.
-#[allow(clippy::too_many_arguments)] // `run_with`'s, prepared
+#[allow(clippy::too_many_arguments)] // `run`'s, prepared
 fn inline<R: Read + Send, W: Write + Send>(
     rules: &RuleSet,
     opts: Options,
@@ -1098,7 +1076,7 @@ mod tests {
                 let done = std::sync::atomic::AtomicU64::new(0);
                 let progress = |n: u64| done.store(n, std::sync::atomic::Ordering::Relaxed);
                 let mut out = Vec::new();
-                let summary = run_with(
+                let summary = run(
                     &rules,
                     &opts,
                     "in",
@@ -1132,8 +1110,8 @@ mod tests {
                     written: Vec::new(),
                     room: 10_000,
                 };
-                let e = run_with(&rules, &opts, "in", &input[..], &mut out, jobs, io, &|_| {})
-                    .unwrap_err();
+                let e =
+                    run(&rules, &opts, "in", &input[..], &mut out, jobs, io, &|_| {}).unwrap_err();
                 assert!(
                     matches!(&e, RunError::Write(e) if e.kind() == std::io::ErrorKind::StorageFull),
                     "{io:?} {jobs}: {e}"

@@ -469,12 +469,13 @@ fn batch(
         }
     };
     let started = std::time::Instant::now();
+    let io = rulecheck::batch::Io::for_jobs(jobs.max(1));
     let summary = if path.as_os_str() == "-" {
         let stdin = std::io::stdin();
-        rulecheck::batch::run(rs, &opts, &name, stdin, out, jobs, &progress)
+        rulecheck::batch::run(rs, &opts, &name, stdin, out, jobs, io, &progress)
     } else {
         let f = std::fs::File::open(path).map_err(io_problem)?;
-        rulecheck::batch::run(rs, &opts, &name, f, out, jobs, &progress)
+        rulecheck::batch::run(rs, &opts, &name, f, out, jobs, io, &progress)
     }
     .map_err(|e| Problem::whole(Code::Io, Some(&name), e.to_string()))?;
     if let Some(b) = bar {
