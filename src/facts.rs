@@ -1073,18 +1073,25 @@ impl Shipment {
             }
             hash
         });
-        let mut out = [0; DIGEST_LEN];
-        let (prefix, digits) = out.split_at_mut(7);
-        prefix.copy_from_slice(b"sha256:");
-        // Formatting each byte through `{:x}` costs more than the hash of a shipment; a
-        // digit computed without a table or a branch lets the compiler make sixteen at a time.
-        let digit = |n: u8| n + if n > 9 { b'a' - 10 } else { b'0' };
-        let hash: [u8; 32] = hash.into();
-        for (pair, b) in digits.as_chunks_mut::<2>().0.iter_mut().zip(hash) {
-            *pair = [digit(b >> 4), digit(b & 15)];
-        }
-        FactsDigest(DigestRepr::Plain(out))
+        FactsDigest(DigestRepr::Plain(sha256_text(hash.into())))
     }
+}
+
+/// `sha256:` and the 64 lower-case hexadecimal digits of `hash`: how every digest
+/// rulecheck writes (of facts, of a rule set) reads.
+#[inline]
+#[must_use]
+pub fn sha256_text(hash: [u8; 32]) -> [u8; DIGEST_LEN] {
+    let mut out = [0; DIGEST_LEN];
+    let (prefix, digits) = out.split_at_mut(7);
+    prefix.copy_from_slice(b"sha256:");
+    // Formatting each byte through `{:x}` costs more than the hash of a shipment; a
+    // digit computed without a table or a branch lets the compiler make sixteen at a time.
+    let digit = |n: u8| n + if n > 9 { b'a' - 10 } else { b'0' };
+    for (pair, b) in digits.as_chunks_mut::<2>().0.iter_mut().zip(hash) {
+        *pair = [digit(b >> 4), digit(b & 15)];
+    }
+    out
 }
 
 /// The diagnostic for a record `serde_json` refused: line `line` of `name`.

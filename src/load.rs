@@ -1,7 +1,6 @@
 //! Finding and reading rule files and their data files: from a directory or file on
 //! disk, or from the rule set bundled into the binary.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -231,15 +230,12 @@ impl DigestBuilder {
     }
 }
 
-/// A digest as written: `sha256:` and its hex.
+/// A digest as written: `sha256:` and its hex, as a facts digest is.
 fn hex_digest(d: &[u8; 32]) -> String {
-    let mut s = String::with_capacity(7 + 64);
-    s.push_str("sha256:");
-    for b in d {
-        // Infallible: writing to a String.
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    // ASCII throughout: the conversion cannot fail.
+    std::str::from_utf8(&crate::facts::sha256_text(*d))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// A rule set's digest being made.
